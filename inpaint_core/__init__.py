@@ -1,0 +1,37 @@
+"""inpaint_core: GAN image inpainting networks (CTSDG, DeepFillv2 / progressive, MDRN, ISFRNet) behind one API.
+
+Images are float in [0, 1] ``[B, 3, H, W]``; hole masks ``[B, 1, H, W]`` with 1 = fill. Importing this package opens
+no network connection and imports neither ComfyUI, Gradio nor accelerate.
+"""
+
+from . import models  # noqa: F401  (registers the families)
+from .api import convert_checkpoint, list_models, load_model, ready_models
+from .catalog import WeightsEntry, catalog
+from .errors import InpaintError, InputError, UnknownModelError, WeightsError
+from .models.base import InpaintModel
+from .pipeline import STRATEGIES, InpaintResult, inpaint, inpaint_detailed
+from .registry import build_model
+from .weights import load_model_file, save_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "STRATEGIES",
+    "InpaintError",
+    "InpaintModel",
+    "InpaintResult",
+    "InputError",
+    "UnknownModelError",
+    "WeightsEntry",
+    "WeightsError",
+    "build_model",
+    "catalog",
+    "convert_checkpoint",
+    "inpaint",
+    "inpaint_detailed",
+    "list_models",
+    "load_model",
+    "load_model_file",
+    "ready_models",
+    "save_model",
+]

@@ -1,0 +1,74 @@
+"""The public entry points: list, build, load, save and convert models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .catalog import catalog
+from .errors import UnknownModelError, WeightsError
+from .hub import resolve_weights
+from .models.base import InpaintModel
+from .registry import build_model, get_family, is_preset_name, preset_names, split_preset_name
+from .weights import load_model_file, load_state_dict_strict, save_model
+
+
+def list_models(kind: str = "all") -> list[str]:
+    """Registered ``family.preset`` names (``kind="presets"``), catalog weights (``"weights"``), or both."""
+    if kind not in {"all", "presets", "weights"}:
+        raise ValueError(f"kind must be 'all', 'presets' or 'weights', got {kind!r}")
+    presets = preset_names() if kind in {"all", "presets"} else []
+    weights = sorted(catalog()) if kind in {"all", "weights"} else []
+    return weights + presets
+
+
+def ready_models() -> list[str]:
+    """Names that load without a download: catalog weights that are bundled, and presets that need no weights."""
+    bundled = [name for name, entry in sorted(catalog().items()) if entry.bundled]
+    engines = [name for name in preset_names() if not split_preset_name(name)[0].needs_weights]
+    return bundled + engines
+
+
+def load_model(
+    name_or_path: str | Path,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    *,
+    models_dirs: Iterable[str | Path] = (),
+    offline: bool | None = None,
+) -> InpaintModel:
+    """A model with trained weights, loaded strictly and in eval mode.
+
+    ``name_or_path``: a weights file, a catalog name (``list_models("weights")``), a Hub repo id
+    (``owner/repo[@revision]``, which holds ``model.safetensors``), or a preset that needs no weights
+    (``opencv.telea``, ``opencv.ns``).
+    """
+    name = str(name_or_path)
+    if is_preset_name(name):
+        family, _ = split_preset_name(name)
+        if family.needs_weights:
+            trained = [n for n, e in catalog().items() if e.family == family.name]
+            raise UnknownModelError(
+                f"{name} is a preset without trained weights: use build_model({name!r}) for fresh weights, "
+                f"or load trained ones ({', '.join(sorted(trained)) or 'none in the catalog yet'}, a file or a Hub repo id)"
+            )
+        return build_model(name).to(device=device, dtype=dtype).eval()
+    path = resolve_weights(name_or_path, models_dirs_extra=models_dirs, offline=offline)
+    return load_model_file(path, device=device, dtype=dtype)
+
+
+def convert_checkpoint(family: str, src: str | Path, dst: str | Path, **config_overrides: Any) -> Path:
+    """Convert an official release checkpoint of ``family`` into one of our safetensors files at ``dst``."""
+    spec = get_family(family)
+    if spec.converter is None:
+        raise WeightsError(f"family {family!r} has no official checkpoint to convert")
+    src = Path(src)
+    if not src.is_file():
+        raise WeightsError(f"checkpoint {src} does not exist")
+    state, config = spec.converter(src, **config_overrides)
+    model = spec.model_cls(config, preset=spec.converter_preset)
+    load_state_dict_strict(model, state, source=f"converted {src}")
+    return save_model(model, dst)

@@ -1,0 +1,163 @@
+"""Resolution of weights names to local files, in DESIGN.md's order.
+
+1. an explicit path to a file;
+2. the models folders (ComfyUI's ``models/inpaint``, the folders passed in, ``INPAINT_MODELS_DIR``), by catalog name;
+3. the Hugging Face cache;
+4. a download from the Hub at the entry's pinned revision, checked against its sha256 — unless offline
+   (``HF_HUB_OFFLINE=1`` or ``offline=True``).
+
+Nothing here runs at import time. Environment variables (``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, ``HF_HUB_CACHE``,
+``HF_HOME``, ``INPAINT_MODELS_DIR``) are read when a name is resolved, not when the module is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from .catalog import BUNDLED_DIR, WeightsEntry, catalog, get_weights_entry
+from .errors import UnknownModelError, WeightsError
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_REVISION = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+_WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
+
+
+def endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def is_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hf_cache_dir() -> Path:
+    if "HF_HUB_CACHE" in os.environ:
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")).expanduser()
+    return home / "hub"
+
+
+def converted_dir() -> Path:
+    """Where official checkpoints converted after download are kept (next to the HF cache)."""
+    return Path(os.environ.get("INPAINT_CONVERTED_DIR", hf_cache_dir().parent / "inpaint_core" / "converted"))
+
+
+def models_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
+    """The models folders searched for catalog names: ``extra`` first, then ``INPAINT_MODELS_DIR`` (os.pathsep list)."""
+    dirs = [Path(d) for d in extra]
+    dirs += [Path(d) for d in os.environ.get("INPAINT_MODELS_DIR", "").split(os.pathsep) if d]
+    return dirs
+
+
+def parse_repo_id(name: str) -> tuple[str, str | None] | None:
+    """``"owner/repo"`` or ``"owner/repo@revision"`` -> (repo_id, revision); None for anything else."""
+    repo_id, _, revision = name.partition("@")
+    if not _REPO_ID.match(repo_id) or ".." in repo_id or (revision and not _REVISION.match(revision)):
+        return None
+    return repo_id, revision or None
+
+
+def resolve_weights(
+    name: str | Path, *, models_dirs_extra: Iterable[str | Path] = (), offline: bool | None = None
+) -> Path:
+    """A local weights file for a path, a catalog name or a Hub repo id (``owner/repo[@revision]``)."""
+    offline = is_offline() if offline is None else offline
+    path = Path(name)
+    if isinstance(name, Path) or path.suffix in _WEIGHT_SUFFIXES or os.sep in str(name) and path.exists():
+        if not path.is_file():
+            raise WeightsError(f"weights file {path} does not exist")
+        return path
+    name = str(name)
+    dirs = models_dirs(models_dirs_extra)
+    if name in catalog():
+        return _resolve_entry(get_weights_entry(name), dirs, offline)
+    repo = parse_repo_id(name)
+    if repo is not None:
+        return _hub_file(repo[0], "model.safetensors", repo[1], sha256=None, offline=offline,
+                         hint=f"or put the file in a models folder and pass its path")
+    known = sorted(catalog())
+    raise UnknownModelError(
+        f"unknown model {name!r}: not a file, a catalog name ({', '.join(known) or 'none'}), a preset or a Hub repo id "
+        "(owner/repo). See inpaint_core.list_models()."
+    )
+
+
+def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool) -> Path:
+    if entry.bundled is not None:
+        path = BUNDLED_DIR / entry.bundled
+        if not path.is_file():
+            raise WeightsError(f"bundled weights {entry.name} are missing from the package ({path}); reinstall it")
+        return path
+    for folder in dirs:
+        candidate = folder / entry.local_filename
+        if candidate.is_file():
+            return candidate
+    if entry.source_format != "safetensors":
+        converted = converted_dir() / entry.local_filename
+        if converted.is_file():
+            return converted
+    folders = ", ".join(str(d) for d in dirs) or "a models folder (set INPAINT_MODELS_DIR)"
+    hint = f"or download {entry.url(endpoint())} and save it as {entry.local_filename} in {folders}"
+    downloaded = _hub_file(entry.repo_id, entry.filename, entry.revision, entry.sha256, offline, hint)
+    if entry.source_format == "safetensors":
+        return downloaded
+    from .api import convert_checkpoint  # a converter needs the model registry
+
+    return convert_checkpoint(entry.source_format, downloaded, converted_dir() / entry.local_filename)
+
+
+def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | None, offline: bool, hint: str) -> Path:
+    """The HF cache's copy of a Hub file, downloading it (atomically, by huggingface_hub) when allowed."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    url = f"{endpoint()}/{repo_id}/resolve/{revision or 'main'}/{filename}"
+    common = dict(repo_id=repo_id, filename=filename, revision=revision, cache_dir=hf_cache_dir(), endpoint=endpoint())
+    try:
+        return Path(hf_hub_download(**common, local_files_only=True))
+    except (LocalEntryNotFoundError, EntryNotFoundError, OSError):
+        pass
+    if offline:
+        raise WeightsError(f"{filename} of {repo_id} is not in the Hugging Face cache and offline mode is on: "
+                           f"unset HF_HUB_OFFLINE to download {url}, {hint}")
+    try:
+        path = Path(hf_hub_download(**common))
+    except (RepositoryNotFoundError, RevisionNotFoundError) as error:
+        raise WeightsError(f"{url}: no such repository or revision on the Hub ({type(error).__name__}); {hint}") from error
+    except EntryNotFoundError as error:
+        raise WeightsError(f"{url}: {filename} is not in {repo_id}; {hint}") from error
+    except (HfHubHTTPError, OSError) as error:
+        raise WeightsError(f"downloading {url} failed ({error}); try again later, {hint}") from error
+    if sha256 is not None:
+        actual = file_sha256(path)
+        if actual != sha256:
+            _evict(path)
+            raise WeightsError(f"{url} has sha256 {actual}, expected {sha256}: the download was removed from the "
+                               f"cache; try again, {hint}")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _evict(path: Path) -> None:
+    """Remove a cached file: the snapshot link and the blob it points to."""
+    blob = path.resolve()
+    for item in {path, blob}:
+        if item.exists() or item.is_symlink():
+            item.unlink()

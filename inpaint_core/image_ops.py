@@ -1,0 +1,137 @@
+"""Input hygiene and conversions at the public boundary.
+
+Accepted images: torch tensors ``[B, C, H, W]``, ``[C, H, W]`` or ``[H, W]``, numpy arrays ``[H, W, C]`` or
+``[H, W]``, and PIL images. Documented corrections, each tested:
+
+- grayscale (1 channel) is repeated to RGB; an alpha channel (2 or 4 channels, PIL ``LA``/``RGBA``) is dropped;
+- ``uint8`` is divided by 255, other integer types (16-bit images: ``uint16``, PIL ``I;16``) by 65535;
+- float values within 1e-3 of [0, 1] are clamped into it.
+
+Errors: NaN or infinite values, float values clearly outside [0, 1] (images in [0, 255] or [-1, 1]), images smaller
+than ``MIN_SIDE`` pixels, unsupported layouts.
+
+Masks (1 = hole) take the same forms, but a 3-d tensor is a batch ``[B, H, W]`` (ComfyUI's MASK); a mask picture
+with 3 or 4 channels uses the luminance of its colour channels. A mask whose
+size differs from the image's but whose aspect ratio matches within 1 % is resized to the image (bilinear, then
+treated as a soft mask); any other size is an error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .errors import InputError
+
+MIN_SIDE = 8
+_TOLERANCE = 1e-3
+
+
+def to_tensor(data, what: str = "image") -> torch.Tensor:
+    """A float32 ``[B, C, H, W]`` tensor in [0, 1] from a tensor, array or PIL image (no channel changes)."""
+    if isinstance(data, Image.Image):
+        data = _pil_to_array(data)
+    if isinstance(data, np.ndarray):
+        array = data
+        if array.ndim == 3:
+            array = np.moveaxis(array, -1, 0)
+        tensor = _from_numpy(np.ascontiguousarray(array))
+    elif isinstance(data, torch.Tensor):
+        tensor = data
+    else:
+        raise InputError(f"{what} must be a torch tensor, a numpy array or a PIL image, got {type(data).__name__}")
+    while tensor.ndim < 4:
+        tensor = tensor.unsqueeze(0)
+    if tensor.ndim != 4:
+        raise InputError(f"{what} must have 2 to 4 dimensions ([B, C, H, W]), got shape {tuple(tensor.shape)}")
+    return _to_unit_float(tensor, what)
+
+
+def as_image_batch(image) -> torch.Tensor:
+    """An RGB image batch ``[B, 3, H, W]`` in [0, 1] (see the module doc for the corrections applied)."""
+    tensor = to_tensor(image, "image")
+    channels = tensor.shape[1]
+    if channels in (1, 2):
+        tensor = tensor[:, :1].expand(-1, 3, -1, -1)
+    elif channels == 4:
+        tensor = tensor[:, :3]
+    elif channels != 3:
+        raise InputError(f"image must have 1, 2, 3 or 4 channels in dimension 1 ([B, C, H, W]), got {channels}")
+    if min(tensor.shape[-2:]) < MIN_SIDE:
+        raise InputError(f"image is {tensor.shape[-2]}x{tensor.shape[-1]}; the smallest side must be >= {MIN_SIDE}")
+    return tensor.contiguous()
+
+
+def prepare_inputs(image, hole) -> tuple[torch.Tensor, torch.Tensor]:
+    """An RGB batch ``[B, 3, H, W]`` and a soft hole mask ``[B, 1, H, W]`` in [0, 1], of equal size and batch.
+
+    One mask is used for every image, and one image is repeated for every mask.
+    """
+    image = as_image_batch(image)
+    if isinstance(hole, torch.Tensor) and hole.ndim == 3:  # a tensor [B, H, W] is a batch of masks (ComfyUI's MASK)
+        hole = hole.unsqueeze(1)
+    mask = to_tensor(hole, "mask")
+    if mask.shape[1] in (3, 4):  # an RGB(A) picture of a mask
+        mask = 0.299 * mask[:, 0:1] + 0.587 * mask[:, 1:2] + 0.114 * mask[:, 2:3]
+    elif mask.shape[1] != 1:
+        raise InputError(f"mask must be [B, 1, H, W], [B, H, W] or [H, W], got shape {tuple(mask.shape)}")
+    mask = mask.to(image.device)
+    height, width = image.shape[-2:]
+    if mask.shape[-2:] != (height, width):
+        mh, mw = mask.shape[-2:]
+        if abs(mh / mw - height / width) > 0.01 * height / width:
+            raise InputError(f"mask is {mh}x{mw} but the image is {height}x{width}; give a mask of the image's size")
+        mask = F.interpolate(mask, size=(height, width), mode="bilinear", align_corners=False).clamp(0, 1)
+    if image.shape[0] != mask.shape[0]:
+        if 1 not in (image.shape[0], mask.shape[0]):
+            raise InputError(f"{mask.shape[0]} masks for {image.shape[0]} images: give one mask, or one per image")
+        batch = max(image.shape[0], mask.shape[0])
+        image, mask = image.expand(batch, -1, -1, -1), mask.expand(batch, -1, -1, -1)
+    return image.contiguous(), mask.contiguous()
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """The first image of a ``[B, 3, H, W]`` batch (or a ``[3, H, W]`` image) as an 8-bit RGB PIL image."""
+    if image.ndim == 4:
+        image = image[0]
+    array = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(array)
+
+
+def _pil_to_array(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.asarray(image).astype(np.int32)
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    return np.asarray(image)
+
+
+def _from_numpy(array: np.ndarray) -> torch.Tensor:
+    if array.dtype == np.uint16:
+        return torch.from_numpy(array.astype(np.int32)) / 65535.0
+    if array.dtype == bool:
+        return torch.from_numpy(array.astype(np.float32))
+    return torch.from_numpy(array)
+
+
+def _to_unit_float(tensor: torch.Tensor, what: str) -> torch.Tensor:
+    if tensor.dtype == torch.bool:
+        return tensor.float()
+    if tensor.dtype == torch.uint8:
+        return tensor.float() / 255
+    if not tensor.is_floating_point():
+        if tensor.dtype == torch.uint16:
+            tensor = tensor.to(torch.int32)
+        if tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) > 65535):
+            raise InputError(f"{what} has integer values outside 0..65535; give 8-bit, 16-bit or float in [0, 1]")
+        return tensor.float() / 65535
+    tensor = tensor.float()
+    if not torch.isfinite(tensor).all():
+        raise InputError(f"{what} contains NaN or infinite values")
+    low, high = float(tensor.min()), float(tensor.max())
+    if low < -_TOLERANCE or high > 1 + _TOLERANCE:
+        hint = "[0, 255]: divide by 255" if high > 1.5 else "[-1, 1]: map it with (x + 1) / 2" if low < -0.5 else ""
+        raise InputError(f"{what} values must be in [0, 1], got [{low:.3g}, {high:.3g}]" + (f"; it looks like {hint}" if hint else ""))
+    return tensor.clamp(0, 1)

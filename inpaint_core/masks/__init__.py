@@ -1,0 +1,5 @@
+"""Hole masks: operations on them (``ops``) and random generators for training (``generators``). 1 = hole."""
+
+from .ops import bounding_boxes, feather, grow, hole_ratio, shrink
+
+__all__ = ["bounding_boxes", "feather", "grow", "hole_ratio", "shrink"]

@@ -1,0 +1,3 @@
+"""The network families; importing this package registers each of them."""
+
+from . import opencv_engines  # noqa: F401

@@ -1,0 +1,63 @@
+"""OpenCV's classical inpainting (Telea's fast marching and Navier-Stokes) behind the model interface.
+
+They need no weights, so the pipeline, the nodes and the app work on a fresh machine, and they are the baseline that
+every trained network is compared with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from ..registry import Family, register_family
+from .base import InpaintModel
+
+_METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
+
+
+@dataclass(frozen=True)
+class OpenCVConfig:
+    method: str = "telea"
+    #: Radius in pixels of the neighbourhood each filled pixel is computed from (OpenCV's ``inpaintRadius``).
+    radius: int = 5
+
+    def __post_init__(self) -> None:
+        if self.method not in _METHODS:
+            raise ValueError(f"method must be one of {sorted(_METHODS)}, got {self.method!r}")
+        if self.radius < 1:
+            raise ValueError(f"radius must be >= 1, got {self.radius}")
+
+
+class OpenCVInpaint(InpaintModel):
+    """``cv2.inpaint`` on 8-bit RGB; runs on the CPU whatever device the inputs are on."""
+
+    family = "opencv"
+    size_multiple = 1
+    working_size = 512
+
+    def __init__(self, config: OpenCVConfig, preset: str | None = None) -> None:
+        super().__init__(config, preset)
+
+    def predict_outputs(self, image, hole, generator=None):
+        rgb = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        holes = (hole.detach()[:, 0] > 0.5).to(torch.uint8).cpu().numpy()
+        filled = [
+            cv2.inpaint(np.ascontiguousarray(rgb[i]), holes[i], self.config.radius, _METHODS[self.config.method])
+            for i in range(rgb.shape[0])
+        ]
+        out = torch.from_numpy(np.stack(filled)).permute(0, 3, 1, 2).float() / 255
+        return {"image": out.to(device=image.device, dtype=image.dtype)}
+
+
+register_family(
+    Family(
+        name="opencv",
+        config_cls=OpenCVConfig,
+        model_cls=OpenCVInpaint,
+        presets={"telea": OpenCVConfig("telea"), "ns": OpenCVConfig("ns")},
+        needs_weights=False,
+    )
+)

@@ -1,0 +1,227 @@
+"""The inpainting pipeline: sizes, regions, compositing and blending, for any model.
+
+Strategies (as users know them from IOPaint and Crop-and-Stitch):
+
+- ``original``: the whole image at its own size, padded to the network's size multiple;
+- ``resize``: the whole image scaled so that its longer side is the working size, the prediction scaled back;
+- ``crop``: each connected hole region in a box with ``margin`` pixels of context, made square, scaled to the working
+  size, inpainted and stitched back. Its cost grows with the holes, not with the image.
+
+Soft masks: the network fills every pixel whose mask value is at least ``threshold``; the result is blended with the
+input by the mask value there, so a soft brush edge gives a soft transition. ``feather`` extends the blend that many
+pixels outside the hole. Pixels that are neither in the hole nor in the feather band are returned bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .errors import InputError
+from .image_ops import prepare_inputs
+from .masks.ops import bounding_boxes, feather, grow
+from .models.base import InpaintModel
+
+STRATEGIES = ("original", "resize", "crop")
+#: Sides above this are refused by the ``original`` strategy for learned networks (use ``crop`` or ``resize``).
+MAX_ORIGINAL_SIDE = 2048
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class InpaintResult:
+    image: torch.Tensor
+    #: The binary hole the network filled, ``[B, 1, H, W]``.
+    hole: torch.Tensor
+    #: Extra outputs of the network (e.g. CTSDG's ``"edge"``) at the image's size, zero outside the inpainted boxes.
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def inpaint(model: InpaintModel, image, hole, strategy: str = "crop", **options) -> torch.Tensor:
+    """Inpaint ``image`` ([0, 1], ``[B, 3, H, W]`` or see :mod:`image_ops`) where ``hole`` is 1; see :func:`inpaint_detailed`."""
+    return inpaint_detailed(model, image, hole, strategy, **options).image
+
+
+def inpaint_detailed(
+    model: InpaintModel,
+    image,
+    hole,
+    strategy: str = "crop",
+    *,
+    margin: int = 64,
+    feather_pixels: float = 0,
+    color_match: bool = False,
+    threshold: float = 0.1,
+    working_size: int | None = None,
+    generator: torch.Generator | None = None,
+    progress: Progress | None = None,
+) -> InpaintResult:
+    """Run the pipeline and return the composited image, the hole used and the network's extra outputs.
+
+    ``margin``: context pixels around each region (``crop``). ``feather_pixels``: width of the blend outside the hole.
+    ``color_match``: shift each prediction's colour statistics to those of the known pixels around its hole.
+    ``threshold``: mask values at or above it are holes. ``working_size``: overrides the model's for ``resize`` and
+    ``crop``. ``progress(done, total)`` is called after each region; raising from it cancels the run.
+    """
+    if strategy not in STRATEGIES:
+        raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if not 0 < threshold <= 1:
+        raise InputError(f"threshold must be in (0, 1], got {threshold}")
+    image, soft = prepare_inputs(image, hole)
+    binary = (soft >= threshold).to(image.dtype)
+    alpha = torch.where(binary > 0, soft, torch.zeros_like(soft))
+    if feather_pixels > 0:
+        alpha = torch.maximum(alpha, feather(binary, feather_pixels))
+    empty = binary.flatten(1).amax(1) == 0
+    full = binary.flatten(1).amin(1) == 1
+    if full.any():
+        raise InputError("the mask covers the whole image: there are no known pixels to inpaint from")
+    result = InpaintResult(image.clone(), binary, {})
+    if empty.all():
+        _report(progress, 1, 1)
+        return result
+    runner = _Runner(model, generator, working_size or model.working_size, color_match)
+    with torch.inference_mode():
+        if strategy == "crop":
+            _run_crops(runner, image, binary, alpha, margin, result, progress)
+        else:
+            if strategy == "original":
+                _check_original_size(model, image)
+            for index in range(image.shape[0]):
+                if not empty[index]:
+                    sample = slice(index, index + 1)
+                    box = (0, 0, *image.shape[-2:])
+                    size = None if strategy == "original" else runner.working_size
+                    runner.fill_box(image[sample], binary[sample], alpha[sample], box, size, result, index)
+                _report(progress, index + 1, image.shape[0])
+    return result
+
+
+def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:
+    if model.fixed_size:
+        raise InputError(f"{model.name} runs at {model.working_size}x{model.working_size} only; use 'resize' or 'crop'")
+    if model.size_multiple > 1 and max(image.shape[-2:]) > MAX_ORIGINAL_SIDE:
+        raise InputError(
+            f"{image.shape[-2]}x{image.shape[-1]} is too large for the 'original' strategy with a learned network "
+            f"(at most {MAX_ORIGINAL_SIDE} per side); use 'crop', which inpaints around each hole"
+        )
+
+
+def _run_crops(runner, image, binary, alpha, margin, result, progress) -> None:
+    jobs = [(index, box) for index in range(image.shape[0])
+            for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // 4))]
+    height, width = image.shape[-2:]
+    remaining = binary.clone()
+    for done, (index, box) in enumerate(jobs, start=1):
+        sample = slice(index, index + 1)
+        crop = _context_box(box, margin, height, width, runner.model.fixed_size)
+        top, left, bottom, right = crop
+        todo = remaining[sample, :, top:bottom, left:right]
+        if todo.any():
+            # holes already filled by an earlier region count as known pixels now, and are not blended again
+            done_before = binary[sample] - remaining[sample]
+            runner.fill_box(result.image[sample], remaining[sample], alpha[sample] * (1 - done_before), crop,
+                            runner.working_size, result, index)
+            todo.zero_()
+        _report(progress, done, len(jobs))
+
+
+def _context_box(box, margin, height, width, square) -> tuple[int, int, int, int]:
+    """The region's box grown by ``margin``, made square (when the image allows) and kept inside the image."""
+    top, left, bottom, right = box
+    side_h, side_w = bottom - top + 2 * margin, right - left + 2 * margin
+    side = max(side_h, side_w)
+    side_h, side_w = min(side, height), min(side, width)
+    if square and side_h != side_w:
+        side_h = side_w = min(side_h, side_w)
+    center_y, center_x = (top + bottom) / 2, (left + right) / 2
+    new_top = int(min(max(0, round(center_y - side_h / 2)), height - side_h))
+    new_left = int(min(max(0, round(center_x - side_w / 2)), width - side_w))
+    return new_top, new_left, new_top + side_h, new_left + side_w
+
+
+class _Runner:
+    """Runs the model on one box of one image and composites the prediction into the result."""
+
+    def __init__(self, model: InpaintModel, generator, working_size: int, color_match: bool) -> None:
+        self.model, self.generator, self.working_size, self.color_match = model, generator, working_size, color_match
+
+    def fill_box(self, image, binary, alpha, box, size, result: InpaintResult, index: int) -> None:
+        top, left, bottom, right = box
+        crop = image[:, :, top:bottom, left:right]
+        hole = binary[:, :, top:bottom, left:right]
+        outputs = self._predict(crop, hole, size)
+        prediction = outputs.pop("image")
+        if self.color_match:
+            prediction = match_colors(prediction, crop, hole)
+        weight = alpha[:, :, top:bottom, left:right]
+        target = result.image[index : index + 1, :, top:bottom, left:right]
+        target.copy_(crop + (prediction - crop) * weight)
+        for name, value in outputs.items():
+            canvas = result.extras.setdefault(name, result.image.new_zeros((result.image.shape[0], value.shape[1],
+                                                                             *result.image.shape[-2:])))
+            canvas[index : index + 1, :, top:bottom, left:right] = value
+
+    def _predict(self, crop: torch.Tensor, hole: torch.Tensor, size: int | None) -> dict[str, torch.Tensor]:
+        """Scale (``size``: longer side) and pad to what the model takes, predict, and undo both."""
+        model = self.model
+        height, width = crop.shape[-2:]
+        if model.fixed_size:
+            target_h = target_w = model.working_size
+        elif size is None:
+            target_h, target_w = height, width
+        else:
+            scale = size / max(height, width)
+            target_h, target_w = max(1, round(height * scale)), max(1, round(width * scale))
+        net_image = _resize(crop, target_h, target_w, "image")
+        net_hole = _resize(hole, target_h, target_w, "hole")
+        multiple = model.size_multiple
+        pad_h, pad_w = -target_h % multiple, -target_w % multiple
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < target_h and pad_w < target_w else "replicate"
+            net_image = F.pad(net_image, (0, pad_w, 0, pad_h), mode=mode)
+            net_hole = F.pad(net_hole, (0, pad_w, 0, pad_h))
+        net_image = net_image * (1 - net_hole)  # never show the network what is under the hole
+        outputs = model.predict_outputs(net_image.to(model.device, model.dtype), net_hole.to(model.device, model.dtype),
+                                        self.generator)
+        return {name: _resize(value.float()[..., :target_h, :target_w].to(crop.device), height, width, "image")
+                for name, value in outputs.items()}
+
+
+def _resize(tensor: torch.Tensor, height: int, width: int, kind: str) -> torch.Tensor:
+    if tensor.shape[-2:] == (height, width):
+        return tensor
+    if kind == "hole":  # a pixel is a hole at the new size if any part of it was one
+        if height <= tensor.shape[-2] and width <= tensor.shape[-1]:
+            return (F.interpolate(tensor, size=(height, width), mode="area") > 0).to(tensor.dtype)
+        return F.interpolate(tensor, size=(height, width), mode="nearest")
+    antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
+    return F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False,
+                         antialias=antialias).clamp(0, 1)
+
+
+def match_colors(prediction: torch.Tensor, image: torch.Tensor, hole: torch.Tensor, ring: int | None = None) -> torch.Tensor:
+    """Shift and scale the prediction per channel so that, on the known ring around the hole, it has the image's mean
+    and standard deviation (the scale is limited to [0.5, 2])."""
+    ring = ring or max(4, math.ceil(0.05 * max(hole.shape[-2:])))
+    band = (grow(hole, ring) - hole) > 0
+    if not band.any():
+        return prediction
+    band = band.expand_as(prediction)
+    out = prediction.clone()
+    for channel in range(prediction.shape[1]):
+        mask = band[:, channel]
+        pred, real = prediction[:, channel][mask], image[:, channel][mask]
+        scale = (real.std() / pred.std().clamp_min(1e-4)).clamp(0.5, 2.0) if pred.numel() > 1 else 1.0
+        out[:, channel] = (prediction[:, channel] - pred.mean()) * scale + real.mean()
+    return out.clamp(0, 1)
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import UnknownModelError
@@ -30,8 +30,9 @@ class Family:
     converter: Converter | None = None
     #: Preset whose config the converter starts from.
     converter_preset: str | None = None
+    #: Builds the training objective (``losses.objective.GanObjective``) from a model config and keyword options.
+    objective: Callable[..., Any] | None = None
     description: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 _FAMILIES: dict[str, Family] = {}

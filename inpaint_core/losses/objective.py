@@ -1,0 +1,38 @@
+"""The training objective of a family: its discriminator(s), loss terms and their weights.
+
+The trainer (``training/``) is generic: it asks the family for an objective and alternates
+``discriminator_step`` and ``generator_step``. Images are in [0, 1] and holes are 1 = fill here too; each objective
+converts to its network's native conventions, as ``predict`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from ..models.base import InpaintModel
+
+
+class GanObjective(nn.Module):
+    """Base class: subclasses build ``self.discriminator`` (an ``nn.Module``) and implement the two steps."""
+
+    discriminator: nn.Module
+
+    def generator_step(
+        self, model: InpaintModel, image: torch.Tensor, hole: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """``(total_loss, {term: detached value}, outputs)``; ``outputs["image"]`` is the raw prediction in [0, 1]
+        and is what :meth:`discriminator_step` scores as fake (detached there)."""
+        raise NotImplementedError
+
+    def discriminator_step(
+        self, image: torch.Tensor, hole: torch.Tensor, outputs: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``(total_loss, {term: detached value})`` of the discriminator on real ``image`` and fake ``outputs``."""
+        raise NotImplementedError
+
+    def generator_parameters(self, model: InpaintModel) -> Iterable[nn.Parameter]:
+        """The generator parameters that train now (the progressive family trains one stage at a time)."""
+        return (p for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,66 @@
+"""A minimal trainable family for the trainer's tests (registered as ``tinytest.tiny`` on import).
+
+Kept independent of the real families so the loop's tests run in seconds; the real families' tiny presets are
+tested too where they are installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from inpaint_core.losses.objective import GanObjective
+from inpaint_core.models.base import InpaintModel
+from inpaint_core.registry import Family, families, register_family
+
+
+@dataclass(frozen=True)
+class TinyConfig:
+    width: int = 8
+
+
+class TinyNet(InpaintModel):
+    family = "tinytest"
+    size_multiple = 4
+    working_size = 32
+
+    def __init__(self, config: TinyConfig, preset: str | None = None) -> None:
+        super().__init__(config, preset)
+        self.encode = nn.Conv2d(4, config.width, 3, padding=1)
+        self.decode = nn.Conv2d(config.width, 3, 3, padding=1)
+
+    def predict_outputs(self, image, hole, generator=None):
+        features = F.relu(self.encode(torch.cat([image * (1 - hole), hole], 1)))
+        return {"image": torch.sigmoid(self.decode(features))}
+
+
+class TinyObjective(GanObjective):
+    def __init__(self, config: TinyConfig, adversarial: float = 0.1) -> None:
+        super().__init__()
+        self.adversarial = adversarial
+        self.discriminator = nn.Sequential(nn.Conv2d(4, config.width, 4, 2, 1), nn.LeakyReLU(0.2),
+                                           nn.Conv2d(config.width, 1, 3, padding=1))
+
+    def _score(self, image, hole):
+        return self.discriminator(torch.cat([image * 2 - 1, hole], 1))
+
+    def generator_step(self, model, image, hole):
+        outputs = model.predict_outputs(image, hole)
+        composite = image * (1 - hole) + outputs["image"] * hole
+        l1 = (outputs["image"] - image).abs().mean()
+        gan = -self._score(composite, hole).mean()
+        return l1 + self.adversarial * gan, {"l1": l1.detach(), "gan": gan.detach()}, outputs
+
+    def discriminator_step(self, image, hole, outputs):
+        composite = image * (1 - hole) + outputs["image"] * hole
+        real = F.relu(1 - self._score(image, hole)).mean()
+        fake = F.relu(1 + self._score(composite, hole)).mean()
+        return real + fake, {"real": real.detach(), "fake": fake.detach()}
+
+
+if "tinytest" not in families():
+    register_family(Family(name="tinytest", config_cls=TinyConfig, model_cls=TinyNet,
+                           presets={"tiny": TinyConfig()}, objective=TinyObjective))

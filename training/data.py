@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
@@ -73,13 +72,14 @@ def load_image(path: Path, size: int, generator: torch.Generator | None, flip: b
 
 
 def load_mask(path: Path, size: int, invert: bool = False) -> torch.Tensor:
-    """``[1, size, size]`` binary hole from a mask file (white = hole unless ``invert``): area-resized, then > 0.5."""
+    """``[1, size, size]`` binary hole from a mask file (white = hole unless ``invert``): area-resized (PIL's box
+    filter), then thresholded at one half."""
     with Image.open(path) as handle:
-        array = np.asarray(handle.convert("L"), dtype=np.float32) / 255
-    mask = torch.from_numpy(array)[None, None]
-    if mask.shape[-2:] != (size, size):
-        mask = F.interpolate(mask, size=(size, size), mode="area")
-    hole = (mask[0] > 0.5).float()
+        gray = handle.convert("L")
+        if gray.size != (size, size):
+            gray = gray.resize((size, size), Image.Resampling.BOX)
+        array = np.asarray(gray)
+    hole = torch.from_numpy((array > 127).astype(np.float32))[None]
     return 1 - hole if invert else hole
 
 

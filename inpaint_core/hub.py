@@ -115,7 +115,6 @@ def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | N
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
-        HfHubHTTPError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
@@ -134,9 +133,11 @@ def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | N
         path = Path(hf_hub_download(**common))
     except (RepositoryNotFoundError, RevisionNotFoundError) as error:
         raise WeightsError(f"{url}: no such repository or revision on the Hub ({type(error).__name__}); {hint}") from error
+    except LocalEntryNotFoundError as error:  # the Hub did not answer properly and the cache has no copy
+        raise WeightsError(f"downloading {url} failed ({error.__cause__ or error}); try again later, {hint}") from error
     except EntryNotFoundError as error:
         raise WeightsError(f"{url}: {filename} is not in {repo_id}; {hint}") from error
-    except (HfHubHTTPError, OSError) as error:
+    except Exception as error:  # HTTP, connection and protocol errors of any transport: all mean "try again"
         raise WeightsError(f"downloading {url} failed ({error}); try again later, {hint}") from error
     if sha256 is not None:
         actual = file_sha256(path)

@@ -105,7 +105,7 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
         return np.asarray(image).astype(np.int32)
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
-    return np.asarray(image)
+    return np.array(image)
 
 
 def _from_numpy(array: np.ndarray) -> torch.Tensor:

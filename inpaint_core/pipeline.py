@@ -178,7 +178,7 @@ class _Runner:
         else:
             scale = size / max(height, width)
             target_h, target_w = max(1, round(height * scale)), max(1, round(width * scale))
-        net_image = _resize(crop, target_h, target_w, "image")
+        net_image = _resize(crop * (1 - hole), target_h, target_w, "image")
         net_hole = _resize(hole, target_h, target_w, "hole")
         multiple = model.size_multiple
         pad_h, pad_w = -target_h % multiple, -target_w % multiple
@@ -196,10 +196,10 @@ class _Runner:
 def _resize(tensor: torch.Tensor, height: int, width: int, kind: str) -> torch.Tensor:
     if tensor.shape[-2:] == (height, width):
         return tensor
-    if kind == "hole":  # a pixel is a hole at the new size if any part of it was one
-        if height <= tensor.shape[-2] and width <= tensor.shape[-1]:
-            return (F.interpolate(tensor, size=(height, width), mode="area") > 0).to(tensor.dtype)
-        return F.interpolate(tensor, size=(height, width), mode="nearest")
+    if kind == "hole":  # a pixel is a hole at the new size if any hole pixel contributed to it
+        shrinking = height <= tensor.shape[-2] and width <= tensor.shape[-1]
+        mode = {"mode": "area"} if shrinking else {"mode": "bilinear", "align_corners": False}
+        return (F.interpolate(tensor, size=(height, width), **mode) > 0).to(tensor.dtype)
     antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
     return F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False,
                          antialias=antialias).clamp(0, 1)

@@ -1,9 +1,9 @@
 """Command line: inpaint an image or a folder, list the models, convert an official checkpoint.
 
-    python -m inpaint_core inpaint photo.png mask.png -o out.png --model opencv.telea
-    python -m inpaint_core inpaint photos/ masks/ -o results/        # masks matched by file name
-    python -m inpaint_core list
-    python -m inpaint_core convert ctsdg official.pt ctsdg-celeba.safetensors
+python -m inpaint_core inpaint photo.png mask.png -o out.png --model opencv.telea
+python -m inpaint_core inpaint photos/ masks/ -o results/        # masks matched by file name
+python -m inpaint_core list
+python -m inpaint_core convert ctsdg official.pt ctsdg-celeba.safetensors
 """
 
 from __future__ import annotations
@@ -88,8 +88,16 @@ def _inpaint(args) -> int:
     model = load_model(args.model, device=args.device)
     generator = torch.Generator(device=args.device).manual_seed(args.seed)
     for image_path, mask_path, out_path in tqdm(jobs, desc="inpainting", unit="image", disable=len(jobs) == 1):
-        result = inpaint(model, _open(image_path), _open(mask_path), args.strategy, margin=args.margin,
-                         feather_pixels=args.feather, color_match=args.color_match, generator=generator)
+        result = inpaint(
+            model,
+            _open(image_path),
+            _open(mask_path),
+            args.strategy,
+            margin=args.margin,
+            feather_pixels=args.feather,
+            color_match=args.color_match,
+            generator=generator,
+        )
         out_path.parent.mkdir(parents=True, exist_ok=True)
         to_pil(result).save(out_path)
     print(f"wrote {len(jobs)} image(s) to {args.output}")

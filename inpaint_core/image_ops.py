@@ -133,5 +133,8 @@ def _to_unit_float(tensor: torch.Tensor, what: str) -> torch.Tensor:
     low, high = float(tensor.min()), float(tensor.max())
     if low < -_TOLERANCE or high > 1 + _TOLERANCE:
         hint = "[0, 255]: divide by 255" if high > 1.5 else "[-1, 1]: map it with (x + 1) / 2" if low < -0.5 else ""
-        raise InputError(f"{what} values must be in [0, 1], got [{low:.3g}, {high:.3g}]" + (f"; it looks like {hint}" if hint else ""))
+        raise InputError(
+            f"{what} values must be in [0, 1], got [{low:.3g}, {high:.3g}]"
+            + (f"; it looks like {hint}" if hint else "")
+        )
     return tensor.clamp(0, 1)

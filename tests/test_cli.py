@@ -26,12 +26,26 @@ def test_single_image_and_folder(tmp_path):
     (tmp_path / "masks").mkdir()
     for name in ("a", "b"):
         write_pair(tmp_path, name)
-    single = run("inpaint", str(tmp_path / "images" / "a.jpg"), str(tmp_path / "masks" / "a.png"),
-                 "-o", str(tmp_path / "a_out.png"))
+    single = run(
+        "inpaint",
+        str(tmp_path / "images" / "a.jpg"),
+        str(tmp_path / "masks" / "a.png"),
+        "-o",
+        str(tmp_path / "a_out.png"),
+    )
     assert single.returncode == 0, single.stderr
     assert Image.open(tmp_path / "a_out.png").size == (64, 48)
-    folder = run("inpaint", str(tmp_path / "images"), str(tmp_path / "masks"), "-o", str(tmp_path / "out"),
-                 "--model", "opencv.ns", "--strategy", "resize")
+    folder = run(
+        "inpaint",
+        str(tmp_path / "images"),
+        str(tmp_path / "masks"),
+        "-o",
+        str(tmp_path / "out"),
+        "--model",
+        "opencv.ns",
+        "--strategy",
+        "resize",
+    )
     assert folder.returncode == 0, folder.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
 
@@ -40,8 +54,15 @@ def test_errors_are_one_readable_line(tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
     write_pair(tmp_path, "a")
-    result = run("inpaint", str(tmp_path / "images" / "a.jpg"), str(tmp_path / "masks" / "a.png"),
-                 "-o", str(tmp_path / "x.png"), "--model", "no-such-model")
+    result = run(
+        "inpaint",
+        str(tmp_path / "images" / "a.jpg"),
+        str(tmp_path / "masks" / "a.png"),
+        "-o",
+        str(tmp_path / "x.png"),
+        "--model",
+        "no-such-model",
+    )
     assert result.returncode == 2 and result.stderr.startswith("error: unknown model 'no-such-model'")
 
 

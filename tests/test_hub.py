@@ -9,12 +9,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from safetensors.torch import save as save_safetensors
 
 import inpaint_core as ic
 from inpaint_core import catalog as catalog_module
 from inpaint_core.catalog import WeightsEntry
-from inpaint_core.hub import file_sha256, resolve_weights
+from inpaint_core.hub import file_sha256
 
 REPO = "inpaint-gan/test-weights"
 
@@ -22,7 +21,9 @@ REPO = "inpaint-gan/test-weights"
 def weights_bytes(radius: int = 5) -> bytes:
     """A real model file (opencv.telea, whose radius tells versions apart), as bytes."""
     with tempfile.TemporaryDirectory() as folder:
-        return ic.save_model(ic.build_model("opencv.telea", radius=radius), Path(folder) / "m.safetensors").read_bytes()
+        return ic.save_model(
+            ic.build_model("opencv.telea", radius=radius), Path(folder) / "m.safetensors"
+        ).read_bytes()
 
 
 @pytest.fixture
@@ -31,8 +32,16 @@ def entry(local_hub, monkeypatch):
     data = weights_bytes(radius=3)
     revision = local_hub.commit(REPO, {"model.safetensors": data})
     local_hub.commit(REPO, {"model.safetensors": weights_bytes(radius=7)})  # main moves on
-    spec = WeightsEntry(name="test-telea", family="opencv", preset="telea", license="Apache-2.0", data="none",
-                        repo_id=REPO, revision=revision, sha256=hashlib.sha256(data).hexdigest())
+    spec = WeightsEntry(
+        name="test-telea",
+        family="opencv",
+        preset="telea",
+        license="Apache-2.0",
+        data="none",
+        repo_id=REPO,
+        revision=revision,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
     monkeypatch.setitem(catalog_module._CATALOG, spec.name, spec)
     return spec
 
@@ -145,10 +154,12 @@ def test_bundled_entries_resolve_offline(monkeypatch):
 
 
 def test_import_opens_no_connection_and_no_frontend_package():
-    code = "import sys, socket\n" \
-           "def refuse(*a, **k): raise SystemExit('network used at import')\n" \
-           "socket.socket.connect = refuse; socket.create_connection = refuse\n" \
-           "import inpaint_core\n" \
-           "bad = [m for m in ('comfy', 'gradio', 'accelerate') if m in sys.modules]\n" \
-           "assert not bad, bad\n"
+    code = (
+        "import sys, socket\n"
+        "def refuse(*a, **k): raise SystemExit('network used at import')\n"
+        "socket.socket.connect = refuse; socket.create_connection = refuse\n"
+        "import inpaint_core\n"
+        "bad = [m for m in ('comfy', 'gradio', 'accelerate') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

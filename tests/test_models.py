@@ -9,8 +9,9 @@ import inpaint_core as ic
 from inpaint_core.registry import families
 
 TINY = sorted(f"{name}.tiny" for name, family in families().items() if "tiny" in family.presets)
-ENGINES = sorted(f"{name}.{preset}" for name, family in families().items() if not family.needs_weights
-                 for preset in family.presets)
+ENGINES = sorted(
+    f"{name}.{preset}" for name, family in families().items() if not family.needs_weights for preset in family.presets
+)
 
 
 def inputs(model: ic.InpaintModel, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
@@ -35,7 +36,7 @@ def test_tiny_forward_backward_save_reload(name, tmp_path):
     outputs = model.predict_outputs(image, hole)
     prediction = outputs["image"]
     assert prediction.shape == image.shape and torch.isfinite(prediction).all()
-    assert 0 <= prediction.min() and prediction.max() <= 1
+    assert prediction.min() >= 0 and prediction.max() <= 1
     assert set(outputs) == {"image", *model.extra_outputs}
     sum(value.float().mean() for value in outputs.values()).backward()
     trainable = [p for p in model.parameters() if p.requires_grad]

@@ -128,14 +128,17 @@ class TestInputHygiene:
         image, _ = prepare_inputs(pil16, np.zeros((16, 16)))
         assert torch.allclose(image, torch.full((1, 3, 16, 16), 32768 / 65535))
 
-    @pytest.mark.parametrize("bad, message", [
-        (torch.full((1, 3, 16, 16), float("nan")), "NaN"),
-        (torch.full((1, 3, 16, 16), 200.0), "divide by 255"),
-        (torch.full((1, 3, 16, 16), -1.0), r"\(x \+ 1\) / 2"),
-        (torch.rand(1, 3, 4, 4), "smallest side"),
-        (torch.rand(1, 5, 16, 16), "channels"),
-        ("image.png", "torch tensor"),
-    ])
+    @pytest.mark.parametrize(
+        "bad, message",
+        [
+            (torch.full((1, 3, 16, 16), float("nan")), "NaN"),
+            (torch.full((1, 3, 16, 16), 200.0), "divide by 255"),
+            (torch.full((1, 3, 16, 16), -1.0), r"\(x \+ 1\) / 2"),
+            (torch.rand(1, 3, 4, 4), "smallest side"),
+            (torch.rand(1, 5, 16, 16), "channels"),
+            ("image.png", "torch tensor"),
+        ],
+    )
     def test_bad_images_are_errors(self, bad, message):
         with pytest.raises(ic.InputError, match=message):
             prepare_inputs(bad, torch.zeros(16, 16))
@@ -166,5 +169,9 @@ class TestInputHygiene:
             family = "test"
 
         with pytest.raises(ic.InputError, match="use 'crop'"):
-            ic.inpaint(Net(None), torch.zeros(1, 3, 2056, 16), torch.zeros(2056, 16).index_fill_(0, torch.tensor([5]), 1),
-                       "original")
+            ic.inpaint(
+                Net(None),
+                torch.zeros(1, 3, 2056, 16),
+                torch.zeros(2056, 16).index_fill_(0, torch.tensor([5]), 1),
+                "original",
+            )

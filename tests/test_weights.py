@@ -48,16 +48,22 @@ def test_foreign_file_points_to_the_converter(tmp_path):
 
 def test_newer_format_asks_for_an_upgrade(tmp_path):
     path = tmp_path / "n.safetensors"
-    save_file({"w": torch.zeros(2)}, str(path), metadata={"format": "inpaint_core", "family": "opencv",
-                                                          "format_version": "99", "config": "{}"})
+    save_file(
+        {"w": torch.zeros(2)},
+        str(path),
+        metadata={"format": "inpaint_core", "family": "opencv", "format_version": "99", "config": "{}"},
+    )
     with pytest.raises(ic.WeightsError, match="upgrade"):
         ic.load_model(path)
 
 
 def test_config_that_does_not_fit(tmp_path):
     path = tmp_path / "c.safetensors"
-    save_file({"w": torch.zeros(2)}, str(path), metadata={"format": "inpaint_core", "family": "opencv",
-                                                          "format_version": "1", "config": '{"bogus": 1}'})
+    save_file(
+        {"w": torch.zeros(2)},
+        str(path),
+        metadata={"format": "inpaint_core", "family": "opencv", "format_version": "1", "config": '{"bogus": 1}'},
+    )
     with pytest.raises(ic.WeightsError, match="bogus"):
         ic.load_model(path)
 

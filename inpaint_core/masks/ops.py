@@ -29,7 +29,9 @@ def feather(hole: torch.Tensor, pixels: float) -> torch.Tensor:
     if pixels <= 0:
         return hole
     outside = (hole.detach() <= 0.5).to(torch.uint8).cpu().numpy()
-    distances = np.stack([cv2.distanceTransform(plane, cv2.DIST_L2, 5) for plane in outside.reshape(-1, *outside.shape[-2:])])
+    distances = np.stack(
+        [cv2.distanceTransform(plane, cv2.DIST_L2, 5) for plane in outside.reshape(-1, *outside.shape[-2:])]
+    )
     ramp = torch.from_numpy(distances).reshape(hole.shape).to(hole.device, hole.dtype)
     ramp = (1 - ramp / pixels).clamp(0, 1)
     return torch.maximum(hole, ramp * ramp * (3 - 2 * ramp))  # smoothstep

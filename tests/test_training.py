@@ -15,8 +15,11 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+import inpaint_core as ic
 from training.config import PRESETS, parse_args
 from training.data import InpaintingDataset, MaskSampler, StepBatchSampler
+
+from . import tiny_family  # noqa: F401  (registers tinytest.tiny here too, to load what the runs publish)
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -85,8 +88,9 @@ def test_data_is_a_function_of_seed_epoch_index(data: Path):
         assert next(single) == next(ranks[0]) + next(ranks[1])
 
 
-def test_kill_and_resume_matches_uninterrupted(data: Path, tmp_path: Path):
-    """A run killed with SIGKILL after a checkpoint and resumed ends bit-identical to an uninterrupted one."""
+def test_kill_and_resume_matches_uninterrupted(data: Path, tmp_path: Path, local_hub):
+    """A run killed with SIGKILL after a checkpoint and resumed ends bit-identical to an uninterrupted one; the
+    resumed run then publishes with ``--push_to_hub`` and the weights load back by repo id."""
     steps = ["--steps", "24", "--batch_size", "2", "--checkpoint.every", "4", "--checkpoint.keep", "2"]
     _train(_args(data, tmp_path / "straight", *steps))
     killed = tmp_path / "killed"
@@ -99,7 +103,7 @@ def test_kill_and_resume_matches_uninterrupted(data: Path, tmp_path: Path):
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL, "the run finished before it could be killed"
     assert not (killed / "final").exists()
-    _train(_args(data, killed, *steps, "--resume", "latest"))
+    _train(_args(data, killed, *steps, "--resume", "latest", "--push_to_hub", "me/tiny"))
     straight, resumed = _weights(tmp_path / "straight"), _weights(killed)
     assert straight.keys() == resumed.keys()
     for key in straight:
@@ -109,6 +113,8 @@ def test_kill_and_resume_matches_uninterrupted(data: Path, tmp_path: Path):
         b = load_file(str(killed / "checkpoints" / "step_00000024" / f"{name}.safetensors"))
         assert all(torch.equal(a[k], b[k]) for k in a), name
     assert len(list((killed / "checkpoints").iterdir())) == 2  # rotation kept the newest two
+    pushed = ic.load_model("me/tiny")
+    assert all(torch.equal(pushed.state_dict()[k], resumed[k]) for k in resumed)
 
 
 @pytest.mark.slow
@@ -127,3 +133,19 @@ def test_two_processes_match_one_with_the_same_global_batch(data: Path, tmp_path
     worst = max(float((one[k] - two[k]).abs().max()) for k in one)
     print(f"two processes vs one: max |diff| {worst:.3g}")
     assert worst <= 1e-5, worst
+
+
+def test_push_to_hub_then_load_by_repo_id(local_hub, tmp_path: Path):
+    """Upload with the real client over HTTP to the local Hub, then load the model back by its repo id."""
+    from training.publish import push_folder, write_model_folder
+
+    model = ic.build_model("opencv.telea", radius=4)
+    folder = write_model_folder(model, tmp_path / "final", steps=7, data="none", license="apache-2.0",
+                                eval_table="| Metric |")
+    url = push_folder(folder, "me/telea-test")
+    assert "me/telea-test/commit/" in url
+    files = local_hub.repos["me/telea-test"].files_at("main")[1]
+    assert sorted(files) == ["README.md", "config.json", "model.safetensors"]
+    assert "**Training steps**: 7" in files["README.md"].decode()
+    assert ic.load_model("me/telea-test").config.radius == 4
+    push_folder(folder, "me/telea-test")  # pushing again is fine (the repo exists)

@@ -66,12 +66,16 @@ def model_card(model: InpaintModel, *, steps: int, data: str, license: str,
 
 def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
                 message: str = "Upload inpaint_core weights") -> str:
-    """Create ``repo_id`` if needed and upload ``folder`` in one commit; returns the commit URL.
+    """Create ``repo_id`` if needed and upload the files of ``folder`` in one commit; returns the commit URL.
 
-    The endpoint is ``HF_ENDPOINT`` as read now (so a test server or a mirror can be chosen after import).
+    One ``create_commit`` (not ``upload_folder``, whose path changes when ``hf_xet`` is installed) so the same calls
+    are made everywhere. The endpoint is ``HF_ENDPOINT`` as read now (a test server or a mirror can be chosen after
+    import); the token is ``token`` or the one ``huggingface_hub`` finds (``HF_TOKEN``, ``hf auth login``).
     """
-    from huggingface_hub import HfApi
+    from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi(endpoint=endpoint(), token=token)
     api.create_repo(repo_id, private=private, exist_ok=True)
-    return str(api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message=message))
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file())
+    operations = [CommitOperationAdd(path_in_repo=p.name, path_or_fileobj=str(p)) for p in files]
+    return str(api.create_commit(repo_id, operations, commit_message=message).commit_url)

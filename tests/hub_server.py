@@ -1,11 +1,12 @@
 """A local server that speaks the part of the Hugging Face Hub HTTP API that ``huggingface_hub`` uses.
 
 Downloads: ``HEAD``/``GET .../resolve/<revision>/<file>``. Uploads, as ``HfApi.create_repo`` and ``create_commit``
-(huggingface_hub 2.4) call them: ``POST /api/repos/create``, ``POST /api/validate-yaml`` (model cards),
-``POST /api/models/<repo>/preupload/<revision>`` (answered "regular" for every file, so no LFS or Xet transfer is
-needed) and ``POST /api/models/<repo>/commit/<revision>`` (an NDJSON body: a header line, then base64 files and
-deletions); ``GET /api/models/<repo>[/revision/<revision>]`` answers ``repo_info``. The real client talks to it over HTTP through ``HF_ENDPOINT``; nothing in the client is patched. Repos hold
-commits; ``main`` is the newest. Failures are injected per file: a status code, or a truncated body.
+(huggingface_hub 2.4) call them: ``POST /api/repos/create``, ``POST /api/validate-yaml`` (model cards), ``POST
+/api/models/<repo>/preupload/<revision>`` (answered "regular" for every file, so no LFS or Xet transfer is needed)
+and ``POST /api/models/<repo>/commit/<revision>`` (an NDJSON body: a header line, then base64 files and deletions);
+``GET /api/models/<repo>[/revision/<revision>]`` answers ``repo_info``. The real client talks to it over HTTP
+through ``HF_ENDPOINT``; nothing in the client is patched. Repos hold commits; ``main`` is the newest. Failures are
+injected per file: a status code, or a truncated body.
 """
 
 from __future__ import annotations

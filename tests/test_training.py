@@ -36,21 +36,47 @@ def data(tmp_path_factory) -> Path:
         Image.fromarray((rng.random((40, 48, 3)) * 255).astype(np.uint8)).save(root / "img" / f"{i:02d}.png")
     for i in range(4):
         mask = np.zeros((64, 64), np.uint8)
-        mask[8 + 6 * i:30 + 6 * i, 4:40] = 255
+        mask[8 + 6 * i : 30 + 6 * i, 4:40] = 255
         Image.fromarray(mask).save(root / "masks" / f"{i}.png")
     return root
 
 
 def _args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["--model.preset", "tinytest.tiny", "--model.imports", "tiny_family", "--data.root", str(data / "img"),
-            "--mask.folder", str(data / "masks"), "--mask.mix", "box=1,files=1", "--data.size", "32",
-            "--data.num_workers", "0", "--log.every", "2", "--log.sample_every", "0", "--log.tensorboard", "false",
-            "--output_dir", str(out), *extra]
+    return [
+        "--model.preset",
+        "tinytest.tiny",
+        "--model.imports",
+        "tiny_family",
+        "--data.root",
+        str(data / "img"),
+        "--mask.folder",
+        str(data / "masks"),
+        "--mask.mix",
+        "box=1,files=1",
+        "--data.size",
+        "32",
+        "--data.num_workers",
+        "0",
+        "--log.every",
+        "2",
+        "--log.sample_every",
+        "0",
+        "--log.tensorboard",
+        "false",
+        "--output_dir",
+        str(out),
+        *extra,
+    ]
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "TQDM_DISABLE": "1",
+    }
 
 
 def _train(args: list[str], launcher: list[str] | None = None) -> None:
@@ -64,8 +90,22 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
 
 
 def test_cli_presets_and_overrides():
-    config = parse_args(["--preset", "deepfill-tiny", "--data.root", "x", "--optim.lr_g", "3e-4",
-                         "--objective.l1_weight", "2", "--data.flip", "false", "--push_to_hub", "me/net"])
+    config = parse_args(
+        [
+            "--preset",
+            "deepfill-tiny",
+            "--data.root",
+            "x",
+            "--optim.lr_g",
+            "3e-4",
+            "--objective.l1_weight",
+            "2",
+            "--data.flip",
+            "false",
+            "--push_to_hub",
+            "me/net",
+        ]
+    )
     assert config.model.preset == "deepfill.tiny" and config.optim.lr_g == 3e-4
     assert config.objective == {"l1_weight": 2} and config.data.flip is False and config.hub.push_to_hub == "me/net"
     assert PRESETS["ctsdg"].optim.lr_d == 2e-5 and PRESETS["deepfill"].optim.beta1 == 0.5
@@ -88,14 +128,59 @@ def test_data_is_a_function_of_seed_epoch_index(data: Path):
         assert next(single) == next(ranks[0]) + next(ranks[1])
 
 
+def test_progressive_stages_freeze_the_other_parameters(data: Path, tmp_path: Path):
+    """In-process run: 2 steps of stage 0 (encoder only), then 2 of stage 1 (decoder only); samples and logs."""
+    from training.train import train
+
+    config = parse_args(
+        _args(
+            data,
+            tmp_path / "run",
+            "--steps",
+            "4",
+            "--batch_size",
+            "2",
+            "--objective.staged",
+            "true",
+            "--schedule.stages",
+            "2,2",
+            "--ema.decay",
+            "0",
+            "--log.sample_every",
+            "2",
+            "--checkpoint.every",
+            "2",
+            "--model.imports",
+            "",
+        )
+    )  # registered above
+    train(config)
+    first = load_file(str(tmp_path / "run" / "checkpoints" / "step_00000002" / "generator.safetensors"))
+    last = load_file(str(tmp_path / "run" / "final" / "model.safetensors"))
+    torch.manual_seed(config.seed)
+    start = ic.build_model("tinytest.tiny").state_dict()
+    assert not torch.equal(first["encode.weight"], start["encode.weight"])
+    assert torch.equal(first["decode.weight"], start["decode.weight"])
+    assert torch.equal(last["encode.weight"], first["encode.weight"])
+    assert not torch.equal(last["decode.weight"], first["decode.weight"])
+    assert (tmp_path / "run" / "samples" / "step_00000004.png").is_file()
+    assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.slow
 def test_kill_and_resume_matches_uninterrupted(data: Path, tmp_path: Path, local_hub):
     """A run killed with SIGKILL after a checkpoint and resumed ends bit-identical to an uninterrupted one; the
     resumed run then publishes with ``--push_to_hub`` and the weights load back by repo id."""
     steps = ["--steps", "24", "--batch_size", "2", "--checkpoint.every", "4", "--checkpoint.keep", "2"]
     _train(_args(data, tmp_path / "straight", *steps))
     killed = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "training.train", *_args(data, killed, *steps)], cwd=ROOT,
-                               env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "training.train", *_args(data, killed, *steps)],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 240
     while not (killed / "checkpoints" / "step_00000008").exists() and process.poll() is None:
         assert time.monotonic() < deadline, "no checkpoint appeared"
@@ -122,16 +207,29 @@ def test_two_processes_match_one_with_the_same_global_batch(data: Path, tmp_path
     """``accelerate launch --num_processes 2 --cpu`` (gloo) with batch 2 == one process with batch 4.
 
     Not bitwise: the mean over 4 images is computed as the mean of two means of 2, and the all-reduce sums in another
-    order, so float32 rounding differs (about 1e-8 per step); after 6 Adam steps the weights agree to 1e-5.
+    order, so float32 rounding differs; after 6 Adam steps the weights differed by at most 2.2e-6 (measured), and the
+    test allows 1e-5.
     """
     common = ["--steps", "6", "--checkpoint.every", "0"]
     _train(_args(data, tmp_path / "one", *common, "--batch_size", "4"))
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--cpu",
-                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m"]
+    launcher = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--num_processes",
+        "2",
+        "--cpu",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+    ]
     _train(_args(data, tmp_path / "two", *common, "--batch_size", "2"), launcher)
     one, two = _weights(tmp_path / "one"), _weights(tmp_path / "two")
     worst = max(float((one[k] - two[k]).abs().max()) for k in one)
-    print(f"two processes vs one: max |diff| {worst:.3g}")
     assert worst <= 1e-5, worst
 
 
@@ -140,8 +238,9 @@ def test_push_to_hub_then_load_by_repo_id(local_hub, tmp_path: Path):
     from training.publish import push_folder, write_model_folder
 
     model = ic.build_model("opencv.telea", radius=4)
-    folder = write_model_folder(model, tmp_path / "final", steps=7, data="none", license="apache-2.0",
-                                eval_table="| Metric |")
+    folder = write_model_folder(
+        model, tmp_path / "final", steps=7, data="none", license="apache-2.0", eval_table="| Metric |"
+    )
     url = push_folder(folder, "me/telea-test")
     assert "me/telea-test/commit/" in url
     files = local_hub.repos["me/telea-test"].files_at("main")[1]

@@ -38,11 +38,22 @@ class TinyNet(InpaintModel):
 
 
 class TinyObjective(GanObjective):
-    def __init__(self, config: TinyConfig, adversarial: float = 0.1) -> None:
+    """L1 + hinge GAN. With ``staged=True`` it is a two-stage objective: stage 0 trains the encoder, stage 1 the
+    decoder (what a progressive family does with its scales)."""
+
+    def __init__(self, config: TinyConfig, adversarial: float = 0.1, staged: bool = False) -> None:
         super().__init__()
         self.adversarial = adversarial
-        self.discriminator = nn.Sequential(nn.Conv2d(4, config.width, 4, 2, 1), nn.LeakyReLU(0.2),
-                                           nn.Conv2d(config.width, 1, 3, padding=1))
+        if staged:
+            self.stage = 0
+        self.discriminator = nn.Sequential(
+            nn.Conv2d(4, config.width, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(config.width, 1, 3, padding=1)
+        )
+
+    def generator_parameters(self, model):
+        if not hasattr(self, "stage"):
+            return super().generator_parameters(model)
+        return (model.encode if self.stage == 0 else model.decode).parameters()
 
     def _score(self, image, hole):
         return self.discriminator(torch.cat([image * 2 - 1, hole], 1))
@@ -62,5 +73,12 @@ class TinyObjective(GanObjective):
 
 
 if "tinytest" not in families():
-    register_family(Family(name="tinytest", config_cls=TinyConfig, model_cls=TinyNet,
-                           presets={"tiny": TinyConfig()}, objective=TinyObjective))
+    register_family(
+        Family(
+            name="tinytest",
+            config_cls=TinyConfig,
+            model_cls=TinyNet,
+            presets={"tiny": TinyConfig()},
+            objective=TinyObjective,
+        )
+    )

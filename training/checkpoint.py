@@ -50,8 +50,15 @@ def resolve_resume(resume: str, output_dir: str | Path) -> Path | None:
     return path
 
 
-def save_checkpoint(accelerator: Accelerator, output_dir: str | Path, step: int, model: torch.nn.Module,
-                    ema: Ema | None, discriminator: torch.nn.Module, keep: int) -> Path:
+def save_checkpoint(
+    accelerator: Accelerator,
+    output_dir: str | Path,
+    step: int,
+    model: torch.nn.Module,
+    ema: Ema | None,
+    discriminator: torch.nn.Module,
+    keep: int,
+) -> Path:
     """Write the checkpoint of ``step`` (every process takes part), then delete all but the newest ``keep``."""
     root = checkpoints_dir(output_dir)
     final = root / f"step_{step:08d}"
@@ -77,8 +84,9 @@ def save_checkpoint(accelerator: Accelerator, output_dir: str | Path, step: int,
     return final
 
 
-def load_checkpoint(accelerator: Accelerator, path: Path, model: torch.nn.Module, ema: Ema | None,
-                    discriminator: torch.nn.Module) -> int:
+def load_checkpoint(
+    accelerator: Accelerator, path: Path, model: torch.nn.Module, ema: Ema | None, discriminator: torch.nn.Module
+) -> int:
     """Restore everything :func:`save_checkpoint` wrote; returns the step to continue from."""
     accelerator.load_state(str(path))
     load_state_dict_strict(model, load_file(str(path / "generator.safetensors")), source=str(path))

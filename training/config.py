@@ -166,7 +166,9 @@ class TrainConfig:
         if self.mixed_precision not in {"no", "bf16", "fp16"}:
             raise ValueError(f"--mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
         if self.schedule.lr_schedule not in {"constant", "linear", "cosine"}:
-            raise ValueError(f"--schedule.lr_schedule must be constant, linear or cosine, got {self.schedule.lr_schedule!r}")
+            raise ValueError(
+                f"--schedule.lr_schedule must be constant, linear or cosine, got {self.schedule.lr_schedule!r}"
+            )
         if self.data.crop not in {"random", "center"}:
             raise ValueError(f"--data.crop must be random or center, got {self.data.crop!r}")
         if self.steps < 1 or self.batch_size < 1:
@@ -178,10 +180,15 @@ class TrainConfig:
         return [int(s) for s in self.schedule.stages.split(",") if s.strip()]
 
 
-def _paper(preset: str, lr_g: float, lr_d: float, betas: tuple[float, float], batch: int, steps: int,
-           **changes: Any) -> TrainConfig:
-    config = TrainConfig(steps=steps, batch_size=batch, model=ModelConfig(preset=preset),
-                         optim=OptimConfig(lr_g=lr_g, lr_d=lr_d, beta1=betas[0], beta2=betas[1]))
+def _paper(
+    preset: str, lr_g: float, lr_d: float, betas: tuple[float, float], batch: int, steps: int, **changes: Any
+) -> TrainConfig:
+    config = TrainConfig(
+        steps=steps,
+        batch_size=batch,
+        model=ModelConfig(preset=preset),
+        optim=OptimConfig(lr_g=lr_g, lr_d=lr_d, beta1=betas[0], beta2=betas[1]),
+    )
     return replace(config, **changes)
 
 
@@ -195,8 +202,15 @@ PRESETS: dict[str, TrainConfig] = {
     # DeepFillv2 (methods.md 5.2): Adam lr 1e-4, betas (0.5, 0.999), batch 16 at 256.
     "deepfill": _paper("deepfill.places2", 1e-4, 1e-4, (0.5, 0.999), 16, 300_000),
     # Progressive (methods.md 5.4): as DeepFillv2, stage-wise curriculum 1/4 -> 1/2 -> 1 then joint.
-    "progressive": _paper("progressive.places2-256", 1e-4, 1e-4, (0.5, 0.999), 16, 400_000,
-                          schedule=ScheduleConfig(stages="100000,100000,200000")),
+    "progressive": _paper(
+        "progressive.places2-256",
+        1e-4,
+        1e-4,
+        (0.5, 0.999),
+        16,
+        400_000,
+        schedule=ScheduleConfig(stages="100000,100000,200000"),
+    ),
     # MDRN (methods.md 3.4): Adam lr 1e-4, betas (0.5, 0.999), batch 8 at 256, ~300k iterations.
     "mdrn": _paper("mdrn.celebahq", 1e-4, 1e-4, (0.5, 0.999), 8, 300_000),
     # ISFRNet: no published schedule; pSp's defaults (Ranger lr 1e-4) are approximated by Adam 1e-4.
@@ -204,9 +218,14 @@ PRESETS: dict[str, TrainConfig] = {
 }
 for _family in ("ctsdg", "deepfill", "progressive", "mdrn", "isfrnet"):
     PRESETS[f"{_family}-tiny"] = replace(
-        PRESETS[_family], model=ModelConfig(preset=f"{_family}.tiny"), steps=200, batch_size=4,
-        data=DataConfig(size=64, num_workers=0), log=LogConfig(every=10, sample_every=100),
-        checkpoint=CheckpointConfig(every=100), schedule=ScheduleConfig(),
+        PRESETS[_family],
+        model=ModelConfig(preset=f"{_family}.tiny"),
+        steps=200,
+        batch_size=4,
+        data=DataConfig(size=64, num_workers=0),
+        log=LogConfig(every=10, sample_every=100),
+        checkpoint=CheckpointConfig(every=100),
+        schedule=ScheduleConfig(),
     )
 
 
@@ -286,8 +305,14 @@ def build_parser() -> argparse.ArgumentParser:
         group = sections.setdefault(section, parser.add_argument_group(section))
         note = notes.setdefault(owner, _field_help(owner)).get(f.name, "")
         flags = [f"--{name}", *(alias for alias, target in ALIASES.items() if target == name)]
-        group.add_argument(*flags, dest=name, type=_parse_bool if kind is bool else kind, default=None,
-                           metavar=kind.__name__.upper(), help=f"{note} (default: {_default_repr(f)})")
+        group.add_argument(
+            *flags,
+            dest=name,
+            type=_parse_bool if kind is bool else kind,
+            default=None,
+            metavar=kind.__name__.upper(),
+            help=f"{note} (default: {_default_repr(f)})",
+        )
     return parser
 
 

@@ -1,8 +1,9 @@
 """Training data: images from any folder, resized and cropped to the working size, each paired with a random hole.
 
-Everything random about a sample (crop, flip, mask) comes from a ``torch.Generator`` seeded by ``(seed, epoch, index)``,
-and the order of the samples from one seeded by ``(seed, epoch)``. The data position is therefore a function of the
-step alone: a resumed run sees exactly the batches an uninterrupted one would, on any number of processes.
+Everything random about a sample (crop, flip, mask) comes from a ``torch.Generator`` seeded by ``(seed, epoch,
+index)``, and the order of the samples from one seeded by ``(seed, epoch)``. The data position is therefore a
+function of the step alone: a resumed run sees exactly the batches an uninterrupted one would, on any number of
+processes.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def load_image(path: Path, size: int, generator: torch.Generator | None, flip: b
     else:
         top = int(torch.randint(0, new_h - size + 1, (1,), generator=generator))
         left = int(torch.randint(0, new_w - size + 1, (1,), generator=generator))
-    tensor = tensor[:, top:top + size, left:left + size]
+    tensor = tensor[:, top : top + size, left : left + size]
     if flip and generator is not None and bool(torch.rand((), generator=generator) < 0.5):
         tensor = tensor.flip(-1)
     return tensor
@@ -98,7 +99,7 @@ def _box(height: int, width: int, generator: torch.Generator) -> torch.Tensor:
     w = int(torch.randint(width // 8, width // 2 + 1, (1,), generator=generator))
     top = int(torch.randint(0, height - h + 1, (1,), generator=generator))
     left = int(torch.randint(0, width - w + 1, (1,), generator=generator))
-    hole[:, top:top + h, left:left + w] = 1
+    hole[:, top : top + h, left : left + w] = 1
     return hole
 
 
@@ -203,8 +204,9 @@ class StepBatchSampler:
     num_processes`` (the remainder is dropped); process ``rank`` takes its slice of each global batch.
     """
 
-    def __init__(self, length: int, batch_size: int, seed: int, start_step: int = 0, rank: int = 0,
-                 num_processes: int = 1) -> None:
+    def __init__(
+        self, length: int, batch_size: int, seed: int, start_step: int = 0, rank: int = 0, num_processes: int = 1
+    ) -> None:
         self.global_batch = batch_size * num_processes
         if length < self.global_batch:
             raise ValueError(f"{length} images are fewer than one global batch ({self.global_batch})")
@@ -220,14 +222,20 @@ class StepBatchSampler:
             if epoch != order_epoch:
                 order, order_epoch = torch.randperm(self.length, generator=seeded(self.seed, epoch)), epoch
             start = position * self.global_batch + self.rank * self.batch_size
-            yield [(epoch, int(i)) for i in order[start:start + self.batch_size]]
+            yield [(epoch, int(i)) for i in order[start : start + self.batch_size]]
             step += 1
 
 
-def make_loader(dataset: InpaintingDataset, batch_size: int, start_step: int, rank: int, num_processes: int,
-                num_workers: int) -> DataLoader:
+def make_loader(
+    dataset: InpaintingDataset, batch_size: int, start_step: int, rank: int, num_processes: int, num_workers: int
+) -> DataLoader:
     sampler = StepBatchSampler(len(dataset), batch_size, dataset.seed, start_step, rank, num_processes)
     # The loader's own generator (it seeds the workers) keeps the global RNG untouched, so resuming draws nothing
     # from it that an uninterrupted run would not.
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, pin_memory=torch.cuda.is_available(),
-                      generator=seeded(dataset.seed, start_step, rank))
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=num_workers,
+        pin_memory=torch.cuda.is_available(),
+        generator=seeded(dataset.seed, start_step, rank),
+    )

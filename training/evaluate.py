@@ -68,8 +68,9 @@ def mask_ratios(files: list[Path], size: int = SIZE, cache_dir: Path | None = No
     return ratios
 
 
-def select_pairs(images: list[Path], masks: list[Path], bucket: tuple[int, int], per_bucket: int,
-                 ratios: dict[str, float]) -> list[tuple[Path, Path]]:
+def select_pairs(
+    images: list[Path], masks: list[Path], bucket: tuple[int, int], per_bucket: int, ratios: dict[str, float]
+) -> list[tuple[Path, Path]]:
     lo, hi = bucket[0] / 100, bucket[1] / 100
     members = [m for m in masks if lo < ratios[str(m)] <= hi]
     return list(zip(spread(images, per_bucket), spread(members, per_bucket))) if members else []
@@ -80,13 +81,14 @@ def _to_uint8(tensor: torch.Tensor) -> np.ndarray:
 
 
 @torch.inference_mode()
-def score_model(model: InpaintModel, pairs: list[tuple[Path, Path]], optional: dict, batch_size: int = 8,
-                device: str = "cpu") -> dict[str, float]:
+def score_model(
+    model: InpaintModel, pairs: list[tuple[Path, Path]], optional: dict, batch_size: int = 8, device: str = "cpu"
+) -> dict[str, float]:
     """Mean metrics of ``model`` over ``pairs`` (image, mask) in the protocol above."""
     outputs: list[np.ndarray] = []
     targets: list[np.ndarray] = []
     for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start:start + batch_size]
+        chunk = pairs[start : start + batch_size]
         image = torch.stack([load_image(p, SIZE, None) for p, _ in chunk]).to(device)
         hole = torch.stack([load_mask(m, SIZE) for _, m in chunk]).to(device)
         prediction = model.predict(image.to(model.dtype), hole.to(model.dtype)).float()
@@ -103,14 +105,24 @@ def score_model(model: InpaintModel, pairs: list[tuple[Path, Path]], optional: d
     if "lpips" in optional:
         result["lpips"] = float(np.mean(metrics.lpips_scores(optional["lpips"], outputs, targets)))
     if "fid" in optional:
-        result["fid"] = metrics.frechet_distance(metrics.inception_features(optional["fid"], outputs),
-                                                 metrics.inception_features(optional["fid"], targets))
+        result["fid"] = metrics.frechet_distance(
+            metrics.inception_features(optional["fid"], outputs), metrics.inception_features(optional["fid"], targets)
+        )
     return result
 
 
-def evaluate_models(models: dict[str, InpaintModel | str], *, images: str | Path, file_list: str | Path = "",
-                    masks: str | Path, mask_list: str | Path = "", per_bucket: int = 50, bucket_widths: str = "20",
-                    device: str = "cpu", batch_size: int = 8) -> dict:
+def evaluate_models(
+    models: dict[str, InpaintModel | str],
+    *,
+    images: str | Path,
+    file_list: str | Path = "",
+    masks: str | Path,
+    mask_list: str | Path = "",
+    per_bucket: int = 50,
+    bucket_widths: str = "20",
+    device: str = "cpu",
+    batch_size: int = 8,
+) -> dict:
     """Results of every model in every bucket, with the protocol recorded next to them (JSON-able)."""
     image_files = list_images(images, file_list)
     mask_files = list_images(masks, mask_list)
@@ -118,26 +130,44 @@ def evaluate_models(models: dict[str, InpaintModel | str], *, images: str | Path
     optional, notes = metrics.optional_metrics()
     buckets = parse_buckets(bucket_widths)
     pairs = {bucket_label(b): select_pairs(image_files, mask_files, b, per_bucket, ratios) for b in buckets}
-    notes += [f"no mask of {masks} has a hole ratio in {label} at {SIZE}x{SIZE}: bucket left out"
-              for label, chosen in pairs.items() if not chosen]
+    notes += [
+        f"no mask of {masks} has a hole ratio in {label} at {SIZE}x{SIZE}: bucket left out"
+        for label, chosen in pairs.items()
+        if not chosen
+    ]
     pairs = {label: chosen for label, chosen in pairs.items() if chosen}
     results: dict[str, dict] = {}
     for name, model in models.items():
         if isinstance(model, str):
             model = ic.load_model(model, device=device)
-        results[name] = {label: score_model(model, chosen, optional, batch_size, device)
-                         for label, chosen in pairs.items()}
+        results[name] = {
+            label: score_model(model, chosen, optional, batch_size, device) for label, chosen in pairs.items()
+        }
     return {
-        "protocol": {"size": SIZE, "images": str(images), "file_list": str(file_list), "masks": str(masks),
-                     "per_bucket": per_bucket, "buckets": list(pairs), "ssim": "skimage, 7x7 uniform window",
-                     "composite": True, "uint8": True, "hole_ratio": f"measured at {SIZE}x{SIZE}"},
+        "protocol": {
+            "size": SIZE,
+            "images": str(images),
+            "file_list": str(file_list),
+            "masks": str(masks),
+            "per_bucket": per_bucket,
+            "buckets": list(pairs),
+            "ssim": "skimage, 7x7 uniform window",
+            "composite": True,
+            "uint8": True,
+            "hole_ratio": f"measured at {SIZE}x{SIZE}",
+        },
         "notes": notes,
         "models": results,
     }
 
 
-_ROWS = (("l1_percent", "L1 (%) ↓", "{:.2f}"), ("psnr", "PSNR ↑", "{:.2f}"), ("ssim", "SSIM ↑", "{:.4f}"),
-         ("lpips", "LPIPS ↓", "{:.4f}"), ("fid", "FID ↓", "{:.2f}"))
+_ROWS = (
+    ("l1_percent", "L1 (%) ↓", "{:.2f}"),
+    ("psnr", "PSNR ↑", "{:.2f}"),
+    ("ssim", "SSIM ↑", "{:.4f}"),
+    ("lpips", "LPIPS ↓", "{:.4f}"),
+    ("fid", "FID ↓", "{:.2f}"),
+)
 
 
 def markdown_table(results: dict) -> str:
@@ -168,11 +198,15 @@ def write_report(results: dict, folder: str | Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", required=True,
-                        help="model names or paths (ic.load_model: weights file, catalog name, Hub repo id, "
-                             "opencv.telea)")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        required=True,
+        help="model names or paths (ic.load_model: weights file, catalog name, Hub repo id, opencv.telea)",
+    )
     parser.add_argument("--images", required=True, help="folder of evaluation images")
     parser.add_argument("--file_list", default="", help="text file of image paths relative to --images")
     parser.add_argument("--masks", required=True, help="folder of mask images, white = hole")
@@ -183,9 +217,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch_size", type=int, default=8)
     args = parser.parse_args(argv)
-    results = evaluate_models({m: m for m in args.models}, images=args.images, file_list=args.file_list,
-                              masks=args.masks, mask_list=args.mask_list, per_bucket=args.per_bucket,
-                              bucket_widths=args.buckets, device=args.device, batch_size=args.batch_size)
+    results = evaluate_models(
+        {m: m for m in args.models},
+        images=args.images,
+        file_list=args.file_list,
+        masks=args.masks,
+        mask_list=args.mask_list,
+        per_bucket=args.per_bucket,
+        bucket_widths=args.buckets,
+        device=args.device,
+        batch_size=args.batch_size,
+    )
     print(write_report(results, args.out))
 
 

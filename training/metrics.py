@@ -49,8 +49,10 @@ def optional_metrics() -> tuple[dict[str, object], list[str]]:
     try:
         import lpips
     except ImportError:
-        notes.append("LPIPS off: the `lpips` package is not installed (pip install lpips, and put AlexNet's "
-                     f"{LPIPS_BACKBONE} in {_hub_file('')})")
+        notes.append(
+            "LPIPS off: the `lpips` package is not installed (pip install lpips, and put AlexNet's "
+            f"{LPIPS_BACKBONE} in {_hub_file('')})"
+        )
     else:
         if _hub_file(LPIPS_BACKBONE).is_file():
             found["lpips"] = lpips.LPIPS(net="alex", version="0.1", verbose=False).eval()
@@ -59,8 +61,9 @@ def optional_metrics() -> tuple[dict[str, object], list[str]]:
     try:
         from pytorch_fid.inception import InceptionV3
     except ImportError:
-        notes.append(f"FID off: the `pytorch-fid` package is not installed (and needs {FID_WEIGHTS} in "
-                     f"{_hub_file('')})")
+        notes.append(
+            f"FID off: the `pytorch-fid` package is not installed (and needs {FID_WEIGHTS} in {_hub_file('')})"
+        )
     else:
         if _hub_file(FID_WEIGHTS).is_file():
             found["fid"] = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()

@@ -12,21 +12,37 @@ from inpaint_core.models.base import InpaintModel
 from inpaint_core.weights import save_model, state_dict_metadata
 
 
-def write_model_folder(model: InpaintModel, folder: str | Path, *, steps: int, data: str, license: str,
-                       train_config: dict[str, Any] | None = None, eval_table: str = "") -> Path:
+def write_model_folder(
+    model: InpaintModel,
+    folder: str | Path,
+    *,
+    steps: int,
+    data: str,
+    license: str,
+    train_config: dict[str, Any] | None = None,
+    eval_table: str = "",
+) -> Path:
     """``folder`` with the weights, their config and a model card; returns ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     save_model(model, folder / "model.safetensors")
     config = {**state_dict_metadata(model), "training": {"steps": steps, "data": data}}
     (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    (folder / "README.md").write_text(model_card(model, steps=steps, data=data, license=license,
-                                                  train_config=train_config, eval_table=eval_table))
+    (folder / "README.md").write_text(
+        model_card(model, steps=steps, data=data, license=license, train_config=train_config, eval_table=eval_table)
+    )
     return folder
 
 
-def model_card(model: InpaintModel, *, steps: int, data: str, license: str,
-               train_config: dict[str, Any] | None = None, eval_table: str = "") -> str:
+def model_card(
+    model: InpaintModel,
+    *,
+    steps: int,
+    data: str,
+    license: str,
+    train_config: dict[str, Any] | None = None,
+    eval_table: str = "",
+) -> str:
     params = sum(p.numel() for p in model.parameters())
     lines = [
         "---",
@@ -51,7 +67,7 @@ def model_card(model: InpaintModel, *, steps: int, data: str, license: str,
         "```python",
         "import inpaint_core as ic",
         'model = ic.load_model("<this repo id>")',
-        'result = ic.inpaint(model, image, hole)  # image [B,3,H,W] in [0,1], hole 1 = fill',
+        "result = ic.inpaint(model, image, hole)  # image [B,3,H,W] in [0,1], hole 1 = fill",
         "```",
         "",
         "## Evaluation",
@@ -64,8 +80,14 @@ def model_card(model: InpaintModel, *, steps: int, data: str, license: str,
     return "\n".join(lines)
 
 
-def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
-                message: str = "Upload inpaint_core weights") -> str:
+def push_folder(
+    folder: str | Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    message: str = "Upload inpaint_core weights",
+) -> str:
     """Create ``repo_id`` if needed and upload the files of ``folder`` in one commit; returns the commit URL.
 
     One ``create_commit`` (not ``upload_folder``, whose path changes when ``hf_xet`` is installed) so the same calls

@@ -16,5 +16,5 @@ def sample_grid(image: torch.Tensor, hole: torch.Tensor, output: torch.Tensor, g
     for row in range(batch):
         for col, panel in enumerate((masked, composite, image)):
             top, left = row * (height + gap), col * (width + gap)
-            grid[:, top:top + height, left:left + width] = panel[row]
+            grid[:, top : top + height, left : left + width] = panel[row]
     return grid.cpu()

@@ -91,7 +91,7 @@ def average_gradients(params: Iterable[torch.nn.Parameter], world_size: int) -> 
     flat /= world_size
     offset = 0
     for grad in grads:
-        grad.copy_(flat[offset:offset + grad.numel()].view_as(grad))
+        grad.copy_(flat[offset : offset + grad.numel()].view_as(grad))
         offset += grad.numel()
 
 
@@ -108,9 +108,11 @@ def _flat(values: dict, prefix: str = "") -> dict:
 def train(config: TrainConfig) -> Path:
     """Run (or resume) the training described by ``config``; returns the folder of the final model."""
     output_dir = Path(config.output_dir)
-    accelerator = Accelerator(mixed_precision=config.mixed_precision,
-                              log_with="tensorboard" if config.log.tensorboard else None,
-                              project_dir=str(output_dir))
+    accelerator = Accelerator(
+        mixed_precision=config.mixed_precision,
+        log_with="tensorboard" if config.log.tensorboard else None,
+        project_dir=str(output_dir),
+    )
     main = accelerator.is_main_process
     device = accelerator.device
     torch.manual_seed(config.seed)  # same initial weights on every process
@@ -127,10 +129,18 @@ def train(config: TrainConfig) -> Path:
         raise SystemExit(f"--schedule.stages is set but the {family.name} objective has no stages")
     ema = Ema(model, config.ema.decay, config.ema.start_step) if config.ema.decay > 0 else None
 
-    opt_g = torch.optim.Adam(model.parameters(), lr=config.optim.lr_g, betas=(config.optim.beta1, config.optim.beta2),
-                             weight_decay=config.optim.weight_decay)
-    opt_d = torch.optim.Adam(d_params, lr=config.optim.lr_d, betas=(config.optim.beta1, config.optim.beta2),
-                             weight_decay=config.optim.weight_decay)
+    opt_g = torch.optim.Adam(
+        model.parameters(),
+        lr=config.optim.lr_g,
+        betas=(config.optim.beta1, config.optim.beta2),
+        weight_decay=config.optim.weight_decay,
+    )
+    opt_d = torch.optim.Adam(
+        d_params,
+        lr=config.optim.lr_d,
+        betas=(config.optim.beta1, config.optim.beta2),
+        weight_decay=config.optim.weight_decay,
+    )
     opt_g, opt_d = accelerator.prepare(opt_g, opt_d)
 
     start = 0
@@ -142,8 +152,14 @@ def train(config: TrainConfig) -> Path:
 
     masks = MaskSampler(config.mask, config.data.size)
     dataset = InpaintingDataset(config.data, masks, config.seed)
-    loader = make_loader(dataset, config.batch_size, start, accelerator.process_index, accelerator.num_processes,
-                         config.data.num_workers)
+    loader = make_loader(
+        dataset,
+        config.batch_size,
+        start,
+        accelerator.process_index,
+        accelerator.num_processes,
+        config.data.num_workers,
+    )
     preview = [dataset[(0, i)] for i in range(min(config.log.samples, len(dataset)))] if main else []
 
     if main:
@@ -198,11 +214,17 @@ def train(config: TrainConfig) -> Path:
 
         done = step + 1
         if main and (done % config.log.every == 0 or done == config.steps):
-            scalars = {"loss/g": float(loss_g.detach()), "loss/d": float(loss_d.detach()), "lr/g": config.optim.lr_g * factor,
-                       **{f"g/{k}": float(v) for k, v in terms_g.items()},
-                       **{f"d/{k}": float(v) for k, v in terms_d.items()},
-                       "images_per_s": (done - start) * config.batch_size * accelerator.num_processes
-                       / (time.perf_counter() - started)}
+            scalars = {
+                "loss/g": float(loss_g.detach()),
+                "loss/d": float(loss_d.detach()),
+                "lr/g": config.optim.lr_g * factor,
+                **{f"g/{k}": float(v) for k, v in terms_g.items()},
+                **{f"d/{k}": float(v) for k, v in terms_d.items()},
+                "images_per_s": (done - start)
+                * config.batch_size
+                * accelerator.num_processes
+                / (time.perf_counter() - started),
+            }
             with open(log_file, "a") as handle:
                 handle.write(json.dumps({"step": done, **scalars}) + "\n")
             bar.set_postfix(g=f"{scalars['loss/g']:.3f}", d=f"{scalars['loss/d']:.3f}")
@@ -224,8 +246,15 @@ def train(config: TrainConfig) -> Path:
     table = _evaluate(accelerator, config, exported, config.steps) if config.eval.images else ""
     if main:
         data = config.hub.data_description or f"{config.data.root} {config.data.file_list}".strip()
-        write_model_folder(exported, final, steps=config.steps, data=data, license=config.hub.license,
-                           train_config=config_to_dict(config), eval_table=table)
+        write_model_folder(
+            exported,
+            final,
+            steps=config.steps,
+            data=data,
+            license=config.hub.license,
+            train_config=config_to_dict(config),
+            eval_table=table,
+        )
         if config.hub.push_to_hub:
             url = push_folder(final, config.hub.push_to_hub, private=config.hub.private)
             print(f"pushed to {url}")
@@ -234,8 +263,9 @@ def train(config: TrainConfig) -> Path:
     return final
 
 
-def _write_samples(accelerator: Accelerator, config: TrainConfig, model: InpaintModel, preview: list[dict],
-                   step: int) -> None:
+def _write_samples(
+    accelerator: Accelerator, config: TrainConfig, model: InpaintModel, preview: list[dict], step: int
+) -> None:
     image = torch.stack([p["image"] for p in preview]).to(accelerator.device)
     hole = torch.stack([p["hole"] for p in preview]).to(accelerator.device)
     was_training = model.training
@@ -258,13 +288,22 @@ def _evaluate(accelerator: Accelerator, config: TrainConfig, model: InpaintModel
         from training.evaluate import evaluate_models, write_report
 
         was_training = model.training
-        results = evaluate_models({model.name: model.eval()}, images=config.eval.images,
-                                  file_list=config.eval.file_list, masks=config.eval.masks,
-                                  per_bucket=config.eval.per_bucket, bucket_widths=config.eval.buckets)
+        results = evaluate_models(
+            {model.name: model.eval()},
+            images=config.eval.images,
+            file_list=config.eval.file_list,
+            masks=config.eval.masks,
+            per_bucket=config.eval.per_bucket,
+            bucket_widths=config.eval.buckets,
+        )
         model.train(was_training)
         table = write_report(results, Path(config.output_dir) / "eval" / f"step_{step:08d}")
-        scalars = {f"eval/{metric}/{bucket}": value for bucket, metrics in results["models"][model.name].items()
-                   for metric, value in metrics.items() if isinstance(value, float)}
+        scalars = {
+            f"eval/{metric}/{bucket}": value
+            for bucket, metrics in results["models"][model.name].items()
+            for metric, value in metrics.items()
+            if isinstance(value, float)
+        }
         if config.log.tensorboard:
             accelerator.log(scalars, step=step)
     accelerator.wait_for_everyone()

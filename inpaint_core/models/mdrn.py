@@ -45,8 +45,8 @@ _MEMORY_UPDATES = ("backprop", "ema")
 
 @dataclass(frozen=True)
 class MDRNConfig:
-    #: Width of the coarse network (DeepFillv2's stage 1 uses 48; the paper gives no widths).
-    coarse_channels: int = 48
+    #: Width of the coarse network: DeepFillv2 stage 1 (cnum 48 conv outputs = 24 features + 24 gates; paper: none).
+    coarse_channels: int = 24
     #: Dilations of the coarse bottleneck (DeepFillv2's stage 1): a receptive field that covers 256-pixel faces.
     coarse_dilations: tuple[int, ...] = (2, 4, 8, 16)
     #: Width of the refinement network at full resolution; doubled at each downsampling.

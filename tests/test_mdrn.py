@@ -164,3 +164,18 @@ def test_pipeline_runs_on_a_non_multiple_size():
     result = ic.inpaint_detailed(model, image, hole, strategy="original")
     assert result.image.shape == image.shape and result.extras["coarse"].shape == image.shape
     assert torch.equal(result.image * (1 - hole), image * (1 - hole))
+
+
+@pytest.mark.parametrize("overrides", [{"memory_level": 1}, {"memory_level": 3, "memory_update": "ema"}])
+def test_config_variants_run_and_train(overrides):
+    model = ic.build_model("mdrn.tiny", **overrides)
+    image, hole = _inputs(batch=1)
+    outputs = model.forward_train(image, hole)
+    assert outputs["image"].shape == image.shape
+    outputs["image"].mean().backward()
+
+
+def test_config_rejects_bad_values():
+    for overrides in ({"memory_update": "write"}, {"memory_level": 4}, {"hole_key_weight": 2.0}):
+        with pytest.raises(ValueError):
+            MDRNConfig(**{**TINY.__dict__, **overrides})

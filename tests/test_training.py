@@ -248,3 +248,20 @@ def test_push_to_hub_then_load_by_repo_id(local_hub, tmp_path: Path):
     assert "**Training steps**: 7" in files["README.md"].decode()
     assert ic.load_model("me/telea-test").config.radius == 4
     push_folder(folder, "me/telea-test")  # pushing again is fine (the repo exists)
+
+
+def test_fine_tune_starts_from_loaded_weights(data: Path, tmp_path: Path):
+    """``--model.init_weights`` loads trained weights (any ``ic.load_model`` name) and trains on from them."""
+    from training.train import build_generator, train
+
+    base = tmp_path / "base.safetensors"
+    torch.manual_seed(123)
+    ic.save_model(ic.build_model("tinytest.tiny"), base)
+    args = _args(data, tmp_path / "ft", "--steps", "1", "--batch_size", "2", "--model.imports", "")
+    config = parse_args([*args, "--model.preset", "", "--model.init_weights", str(base), "--optim.lr_g", "0"])
+    assert torch.equal(build_generator(config).encode.weight, ic.load_model(base).encode.weight)
+    train(config)
+    tuned = load_file(str(tmp_path / "ft" / "final" / "model.safetensors"))
+    assert torch.equal(
+        tuned["decode.weight"], ic.load_model(base).decode.weight
+    )  # lr 0: unchanged, not re-initialised

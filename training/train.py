@@ -95,6 +95,47 @@ def average_gradients(params: Iterable[torch.nn.Parameter], world_size: int) -> 
         offset += grad.numel()
 
 
+def gan_step(
+    accelerator: Accelerator,
+    objective,
+    model: InpaintModel,
+    image: torch.Tensor,
+    hole: torch.Tensor,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    g_params: list[torch.nn.Parameter],
+    d_params: list[torch.nn.Parameter],
+    grad_clip: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor, dict, dict]:
+    """One generator update (discriminator frozen), then one discriminator update on the detached outputs.
+
+    Returns ``(loss_g, loss_d, generator terms, discriminator terms)``. Gradients are averaged over processes.
+    """
+    for param in d_params:
+        param.requires_grad_(False)
+    with accelerator.autocast():
+        loss_g, terms_g, outputs = objective.generator_step(model, image, hole)
+    accelerator.backward(loss_g)
+    average_gradients(g_params, accelerator.num_processes)
+    if grad_clip > 0:
+        accelerator.clip_grad_norm_(g_params, grad_clip)
+    opt_g.step()
+    opt_g.zero_grad(set_to_none=True)
+
+    for param in d_params:
+        param.requires_grad_(True)
+    detached = {k: v.detach() for k, v in outputs.items()}
+    with accelerator.autocast():
+        loss_d, terms_d = objective.discriminator_step(image, hole, detached)
+    accelerator.backward(loss_d)
+    average_gradients(d_params, accelerator.num_processes)
+    if grad_clip > 0:
+        accelerator.clip_grad_norm_(d_params, grad_clip)
+    opt_d.step()
+    opt_d.zero_grad(set_to_none=True)
+    return loss_g, loss_d, terms_g, terms_d
+
+
 def _flat(values: dict, prefix: str = "") -> dict:
     out = {}
     for key, value in values.items():
@@ -187,28 +228,9 @@ def train(config: TrainConfig) -> Path:
         image = batch["image"].to(device, non_blocking=True)
         hole = batch["hole"].to(device, non_blocking=True)
 
-        for param in d_params:
-            param.requires_grad_(False)
-        with accelerator.autocast():
-            loss_g, terms_g, outputs = objective.generator_step(model, image, hole)
-        accelerator.backward(loss_g)
-        average_gradients(g_params, accelerator.num_processes)
-        if config.optim.grad_clip > 0:
-            accelerator.clip_grad_norm_(g_params, config.optim.grad_clip)
-        opt_g.step()
-        opt_g.zero_grad(set_to_none=True)
-
-        for param in d_params:
-            param.requires_grad_(True)
-        detached = {k: v.detach() for k, v in outputs.items()}
-        with accelerator.autocast():
-            loss_d, terms_d = objective.discriminator_step(image, hole, detached)
-        accelerator.backward(loss_d)
-        average_gradients(d_params, accelerator.num_processes)
-        if config.optim.grad_clip > 0:
-            accelerator.clip_grad_norm_(d_params, config.optim.grad_clip)
-        opt_d.step()
-        opt_d.zero_grad(set_to_none=True)
+        loss_g, loss_d, terms_g, terms_d = gan_step(
+            accelerator, objective, model, image, hole, opt_g, opt_d, g_params, d_params, config.optim.grad_clip
+        )
         if ema is not None:
             ema.update(model, step)
 

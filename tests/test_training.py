@@ -265,3 +265,26 @@ def test_fine_tune_starts_from_loaded_weights(data: Path, tmp_path: Path):
     assert torch.equal(
         tuned["decode.weight"], ic.load_model(base).decode.weight
     )  # lr 0: unchanged, not re-initialised
+
+
+def test_evaluate_protocol_spreads_masks_and_writes_tables(data: Path, tmp_path: Path, monkeypatch):
+    from training.evaluate import evaluate_models, parse_buckets, spread, write_report
+
+    monkeypatch.setenv("INPAINT_CACHE", str(tmp_path / "cache"))
+    assert parse_buckets("20") == [(0, 20), (20, 40), (40, 60)]
+    assert parse_buckets("10")[-1] == (50, 60)
+    assert spread(list(range(100)), 4) == [12, 37, 62, 87]  # the whole list, not its first items
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for i, side in enumerate([60, 100, 120, 150, 170, 190]):  # hole ratios ~5, 15, 22, 34, 44, 55 % at 256
+        mask = np.zeros((512, 512), np.uint8)
+        mask[: side * 2, : side * 2] = 255
+        Image.fromarray(mask).save(masks / f"{i}.png")
+    results = evaluate_models({"opencv.telea": "opencv.telea"}, images=data / "img", masks=masks, per_bucket=2)
+    scores = results["models"]["opencv.telea"]
+    assert list(scores) == ["0-20%", "20-40%", "40-60%"] and scores["0-20%"]["n"] == 2
+    assert scores["0-20%"]["psnr"] > scores["40-60%"]["psnr"] and 0 < scores["40-60%"]["ssim"] < 1
+    assert any("LPIPS" in note for note in results["notes"]) or "lpips" in scores["0-20%"]
+    table = write_report(results, tmp_path / "out")
+    assert table.splitlines()[0] == "| Metric | Model | 0-20% | 20-40% | 40-60% |"
+    assert (tmp_path / "out" / "results.json").is_file()

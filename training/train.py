@@ -201,7 +201,8 @@ def train(config: TrainConfig) -> Path:
         accelerator.num_processes,
         config.data.num_workers,
     )
-    preview = [dataset[(0, i)] for i in range(min(config.log.samples, len(dataset)))] if main else []
+    count = min(config.log.samples, len(dataset))  # fixed images spread over the dataset, shown at every interval
+    preview = [dataset[(0, i * len(dataset) // count)] for i in range(count)] if main else []
 
     if main:
         output_dir.mkdir(parents=True, exist_ok=True)

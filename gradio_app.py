@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 import inpaint_core as ic
 from inpaint_core.hub import models_dirs, parse_repo_id
-from inpaint_core.image_ops import as_image_batch, to_pil
+from inpaint_core.image_ops import as_image_batch, prepare_inputs, to_pil
 
 #: The model preselected in the app; a trained bundled network will take its place.
 DEFAULT_MODEL = "opencv.telea"
@@ -116,31 +116,30 @@ def load(name: str | None) -> ic.InpaintModel:
 # ---------------------------------------------------------------- inputs
 
 
-def editor_inputs(editor: dict | None, mask_upload: Image.Image | None) -> tuple[np.ndarray, np.ndarray]:
-    """The RGB image (uint8 ``[H, W, 3]``) and the hole mask (float ``[h, w]`` in [0, 1], 1 = fill).
-
-    The hole is the uploaded mask when one is given (see :func:`mask_from_picture`), else every painted pixel of the
-    editor's layers.
-    """
+def editor_inputs(editor: dict | None, mask_upload: Image.Image | None) -> tuple[np.ndarray, torch.Tensor]:
+    """The RGB image (uint8 ``[H, W, 3]``) and the hole (``[1, 1, H, W]`` in [0, 1], 1 = fill): every painted pixel
+    of the editor's layers, plus the uploaded mask (see :func:`mask_from_picture`) when one is given."""
     background = None if editor is None else editor.get("background")
     if background is None:
         raise user_error("Upload an image first (drop it on the editor).")
     image = check_size(np.asarray(background))
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
-    painted = [np.asarray(layer) for layer in editor.get("layers") or [] if layer is not None]
-    if mask_upload is not None:
-        if any(_alpha(layer).any() for layer in painted):
-            gr.Warning("Using the uploaded mask; the painted strokes are ignored (clear the mask to use them).")
-        return image[..., :3], mask_from_picture(mask_upload)
-    hole = np.zeros(image.shape[:2], np.float32)
-    for layer in painted:
-        alpha = _alpha(layer)
-        if alpha.shape != hole.shape:
+    image = np.ascontiguousarray(image[..., :3])
+    hole = torch.zeros(1, 1, *image.shape[:2])
+    for layer in editor.get("layers") or []:
+        alpha = _alpha(np.asarray(layer))
+        if alpha.shape != image.shape[:2]:
             raise user_error(f"The painted layer is {alpha.shape[1]}x{alpha.shape[0]} but the image is "
-                           f"{hole.shape[1]}x{hole.shape[0]}; reload the image and paint again.")
-        hole = np.maximum(hole, alpha)
-    return image[..., :3], hole
+                             f"{image.shape[1]}x{image.shape[0]}; reload the image and paint again.")
+        hole = torch.maximum(hole, torch.from_numpy(alpha)[None, None])
+    if mask_upload is not None:
+        try:  # inpaint_core's rules: luminance of a coloured mask, 16-bit, resized when the aspect ratio matches
+            _, uploaded = prepare_inputs(image, mask_from_picture(mask_upload))
+        except ic.InputError as error:
+            raise user_error(f"Uploaded mask: {error}") from error
+        hole = torch.maximum(hole, uploaded)
+    return image, hole
 
 
 def _alpha(layer: np.ndarray) -> np.ndarray:
@@ -204,7 +203,7 @@ def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather, color
                progress=gr.Progress()):  # noqa: B008  (Gradio injects the tracker through this default)
     """The Inpaint tab: returns the result, the hole overlay and a status line."""
     image, hole = editor_inputs(editor, mask_upload)
-    if not np.asarray(hole).any():
+    if not hole.any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
     progress(0, desc=f"loading {model_name}")
     model = load(model_name)
@@ -221,7 +220,7 @@ def compare_ui(editor, mask_upload, model_names, strategy, margin, feather, colo
                progress=gr.Progress()):  # noqa: B008
     """The Compare tab: every chosen model on the same input; a gallery and a table of times."""
     image, hole = editor_inputs(editor, mask_upload)
-    if not np.asarray(hole).any():
+    if not hole.any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
     if not model_names:
         raise user_error("Choose at least one model to compare.")
@@ -327,22 +326,20 @@ def _dependency_photos() -> list[tuple[str, Image.Image, list[tuple[float, float
     return found
 
 
-def example_files() -> list[tuple[str, dict]]:
-    """(label, editor value) of each example; the files are written into the temp folder once per process."""
+def example_files() -> list[tuple[str, str, str]]:
+    """(label, image file, mask file) of each example; written into the temp folder once per process."""
     EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
     scene, scene_mask = render_scene()
     entries = [("rendered scene: remove the tree", scene, scene_mask)]
     entries += [(label, photo, _blob_mask(photo.size, boxes)) for label, photo, boxes in _dependency_photos()]
     examples = []
     for index, (label, picture, mask) in enumerate(entries):
-        layer = Image.new("RGBA", picture.size, (*HOLE_RGB, 0))
-        layer.putalpha(mask)
-        paths = [EXAMPLES_DIR / f"example{index}_{kind}.png" for kind in ("image", "layer")]
-        for path, content in zip(paths, (picture, layer)):
+        paths = [EXAMPLES_DIR / f"example{index}_{kind}.png" for kind in ("image", "mask")]
+        for path, content in zip(paths, (picture, mask)):
             temporary = path.with_suffix(f".{os.getpid()}.tmp")
             content.save(temporary, format="PNG")
             temporary.replace(path)
-        examples.append((label, {"background": str(paths[0]), "layers": [str(paths[1])], "composite": None}))
+        examples.append((label, str(paths[0]), str(paths[1])))
     return examples
 
 
@@ -369,7 +366,7 @@ def build_demo() -> gr.Blocks:
                     brush=gr.Brush(default_size=24, colors=[f"rgb{HOLE_RGB}"], color_mode="fixed"),
                     eraser=gr.Eraser(default_size=24),
                 )
-                with gr.Accordion("Or upload a mask (white = fill)", open=False):
+                with gr.Accordion("Mask upload (white = fill; added to what you paint)", open=True):
                     mask_upload = gr.Image(label="Mask", type="pil", image_mode=None, sources=("upload", "clipboard"),
                                            elem_id="mask-upload", height=200)
                 with gr.Accordion("Pipeline options", open=False):
@@ -404,8 +401,8 @@ def build_demo() -> gr.Blocks:
         run_compare.click(compare_ui, [editor, mask_upload, compared, *options], [gallery, times],
                           api_visibility="undocumented", api_name="compare_editor", **run_options)
         examples = example_files()
-        gr.Examples([[value] for _, value in examples], inputs=[editor], example_labels=[n for n, _ in examples],
-                    label="Examples (click one, then Inpaint)")
+        gr.Examples([[image, mask] for _, image, mask in examples], inputs=[editor, mask_upload],
+                    example_labels=[label for label, _, _ in examples], label="Examples (click one, then Inpaint)")
         with gr.Group(visible=False):  # the plain API: image, mask, model, strategy -> image
             api_inputs = [gr.Image(type="pil", image_mode="RGB", label="image"),
                           gr.Image(type="pil", image_mode=None, label="mask"),

@@ -167,6 +167,22 @@ def test_editor_layer_is_the_hole(client, tmp_path):
     assert "opencv.telea" in status and "crop" in status
 
 
+def test_editor_paint_and_uploaded_mask_add_up(client, tmp_path):
+    image = smooth_image(48, 64, 6)
+    layer = np.zeros((48, 64, 4), np.uint8)
+    layer[4:14, 4:14, 3] = 255
+    uploaded = box_mask(24, 32, (12, 16, 20, 24))  # half size, same aspect ratio: resized to the image
+    editor = {"background": handle_file(save(tmp_path, "bg.png", image)),
+              "layers": [handle_file(save(tmp_path, "layer.png", layer))], "composite": None}
+    _, hole, status = client.predict(editor, handle_file(save(tmp_path, "m.png", uploaded)), "opencv.telea", "crop",
+                                     64, 0, False, 0, api_name="/inpaint_editor")
+    tinted = (read(hole).astype(int) - image)[..., 0] > 40
+    assert tinted[8, 8] and tinted[32, 40] and not tinted[8, 40] and not tinted[44, 4]
+    with pytest.raises(AppError, match="Uploaded mask: .*image's size"):
+        client.predict(editor, handle_file(save(tmp_path, "m.png", box_mask(40, 40, (1, 1, 9, 9)))), "opencv.telea",
+                       "crop", 64, 0, False, 0, api_name="/inpaint_editor")
+
+
 def test_editor_empty_and_missing_inputs(client, tmp_path):
     image = smooth_image(32, 32, 4)
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)), "layers": [], "composite": None}
@@ -190,9 +206,16 @@ def test_compare_runs_every_model_and_reports_failures(client, tmp_path):
 
 
 def test_upload_size_limit(app, tmp_path):
+    """The server refuses uploads above ``MAX_FILE_SIZE`` (and the client, which reads the limit, refuses to send)."""
+    import httpx
+
     big = tmp_path / "big.png"
     big.write_bytes(b"\0" * (21 * 1024 * 1024))
-    with pytest.raises(Exception, match="(?i)exceed|too large|413|maximum") as info:
+    with open(big, "rb") as handle:
+        response = httpx.post(f"{app[1]}gradio_api/upload", files={"files": ("big.png", handle, "image/png")},
+                              timeout=60)
+    assert response.status_code == 413, response.text
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):
         Client(app[1], verbose=False).predict(handle_file(str(big)), handle_file(str(big)), "opencv.telea", "crop",
                                               api_name="/inpaint")
 
@@ -224,8 +247,7 @@ def test_examples_render_offline():
     module = load_app()
     examples = module.example_files()
     assert examples[0][0].startswith("rendered scene")
-    for _, value in examples:
-        background = Image.open(value["background"])
-        layer = Image.open(value["layers"][0])
-        assert layer.mode == "RGBA" and layer.size == background.size
-        assert 0 < np.asarray(layer)[..., 3].mean() / 255 < 0.3
+    for _, image_path, mask_path in examples:
+        image, mask = Image.open(image_path), Image.open(mask_path)
+        assert image.mode == "RGB" and mask.mode == "L" and mask.size == image.size
+        assert 0 < np.asarray(mask).mean() / 255 < 0.3

@@ -392,7 +392,8 @@ def build_demo() -> gr.Blocks:
                     compared = gr.Dropdown(choices, value=[n for n in ready if n in names], multiselect=True,
                                            allow_custom_value=True, label="Models", elem_id="compare-models")
                     run_compare = gr.Button("Compare", variant="primary", elem_id="run-compare")
-                    gallery = gr.Gallery(label="Results", columns=2, format="png", elem_id="gallery")
+                    gallery = gr.Gallery(label="Results", columns=2, format="png", object_fit="contain",
+                                         elem_id="gallery")
                     times = gr.Dataframe(headers=["model", "inpaint s", "load s", "status"], interactive=False,
                                          label="Time per model (load is 0 when the model was cached)")
         options = [strategy, margin, feather, color_match, seed]

@@ -211,7 +211,7 @@ def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather, color
                                    color_match=color_match, seed=seed,
                                    progress=_progress_callback(progress, model.name))
     height, width = image.shape[:2]
-    share = 100 * float(result.hole.mean())
+    share = 100 * float(result.hole.float().mean())
     status = f"**{model.name}** · {strategy} · {width}x{height} · {share:.1f} % hole · {seconds:.2f} s"
     return to_pil(result.image), overlay(as_image_batch(image), result.hole), status
 

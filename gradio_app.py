@@ -33,8 +33,11 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 import inpaint_core as ic
+from inpaint_core import faces
+from inpaint_core.catalog import get_weights_entry
 from inpaint_core.hub import models_dirs, parse_repo_id
 from inpaint_core.image_ops import as_image_batch, prepare_inputs, to_pil
+from inpaint_core.registry import families
 
 #: The model preselected in the app; a trained bundled network will take its place.
 DEFAULT_MODEL = "opencv.telea"
@@ -47,6 +50,8 @@ MAX_SIDE = 4096
 MAX_FILE_SIZE = "20mb"
 #: Colour of the hole in the overlay and of the brush.
 HOLE_RGB = (255, 45, 85)
+#: Colour of the face boxes in the overlay.
+FACE_RGB = (255, 214, 0)
 EXAMPLES_DIR = Path(tempfile.gettempdir()) / "inpaint_gan_app_examples"
 
 LAUNCH_OPTIONS = {"max_file_size": MAX_FILE_SIZE, "theme": gr.themes.Soft()}
@@ -169,13 +174,17 @@ def check_size(picture: np.ndarray | Image.Image) -> np.ndarray | Image.Image:
     return picture
 
 
-def overlay(image: torch.Tensor, hole: torch.Tensor) -> Image.Image:
-    """The input with the hole tinted and outlined in the hole colour."""
+def overlay(image: torch.Tensor, hole: torch.Tensor, boxes: list[tuple[int, int, int, int]] = ()) -> Image.Image:
+    """The input with the hole tinted and outlined in the hole colour, and face boxes (top, left, bottom, right)."""
     hole = hole[:1].float()
     edge = (torch.nn.functional.max_pool2d(hole, 3, 1, 1) - hole).clamp(0, 1)
     color = torch.tensor(HOLE_RGB, dtype=torch.float32).view(1, 3, 1, 1) / 255
     tinted = image[:1] * (1 - 0.55 * hole) + color * 0.55 * hole
-    return to_pil(tinted * (1 - edge) + color * edge)
+    picture = to_pil(tinted * (1 - edge) + color * edge)
+    draw = ImageDraw.Draw(picture)
+    for top, left, bottom, right in boxes:
+        draw.rectangle((left, top, right - 1, bottom - 1), outline=FACE_RGB, width=max(2, picture.width // 200))
+    return picture
 
 
 # ---------------------------------------------------------------- running
@@ -242,6 +251,40 @@ def compare_ui(editor, mask_upload, model_names, strategy, margin, feather, colo
     if not gallery:
         raise user_error("No model could run: " + " | ".join(errors))
     return gallery, rows
+
+
+def is_face_model(name: str) -> bool:
+    """True for a catalog name or preset of a family whose networks take aligned faces (MDRN, ISFRNet)."""
+    family = get_weights_entry(name).family if name in ic.list_models("weights") else name.split(".")[0]
+    return family in families() and families()[family].model_cls.aligned_faces
+
+
+def faces_ui(editor, mask_upload, model_name, aligned, feather, color_match, seed,
+             progress=gr.Progress()):  # noqa: B008
+    """The Faces tab: detect faces (or take the image as one aligned face) and inpaint the holes inside them."""
+    image, hole = editor_inputs(editor, mask_upload)
+    if not hole.any():
+        raise user_error("The mask is empty: paint over the part of the face to fill, or upload a mask.")
+    progress(0, desc=f"loading {model_name}")
+    model = load(model_name)
+    batch = as_image_batch(image)
+    boxes = [] if aligned else [faces.aligned_box(box) for box in faces.detect_faces(batch[0], hole[0] > 0.1)]
+    progress(0.5, desc=f"{model.name} on {len(boxes) or 1} face(s)")
+    start = time.perf_counter()
+    try:
+        result = ic.inpaint_faces(model, batch, hole, assume_aligned=bool(aligned), feather_pixels=float(feather),
+                                  color_match=bool(color_match),
+                                  generator=torch.Generator(model.device).manual_seed(int(seed)))
+    except ic.InpaintError as error:
+        raise user_error(f"{model.name}: {error}") from error
+    seconds = time.perf_counter() - start
+    left_out = float(((hole > 0.1) & ~result.hole.bool()).float().sum() / (hole > 0.1).float().sum())
+    status = (f"**{model.name}** · {'aligned face' if aligned else f'{len(boxes)} face(s) found'} · {seconds:.2f} s"
+              + (f" · {100 * left_out:.0f} % of the hole lies outside every face and was left as it is (use the "
+                 "Inpaint tab for it)" if left_out > 0 else ""))
+    if not model.aligned_faces:
+        gr.Warning(f"{model.name} is not a face network; the face crop works with it, but a face model fits better.")
+    return to_pil(result.image), overlay(batch, hole > 0.1, boxes), status
 
 
 def inpaint_api(image: Image.Image | None, mask: Image.Image | None, model: str, strategy: str) -> Image.Image:
@@ -313,16 +356,17 @@ def _dependency_photos() -> list[tuple[str, Image.Image, list[tuple[float, float
     if spec is None or not spec.submodule_search_locations:
         return []
     folder = Path(next(iter(spec.submodule_search_locations))) / "data"
-    photos = [  # (file, licence, hole boxes)
-        ("coffee.png", "CC0, Rachel Michetti", [(0.1, 0.1, 0.28, 0.3)]),
-        ("chelsea.png", "CC0, Stefan van der Walt", [(0.05, 0.55, 0.3, 0.95)]),
-        ("astronaut.png", "public domain, NASA", [(0.68, 0.12, 0.98, 0.5)]),
+    photos = [  # (file, what, licence, hole boxes)
+        ("coffee.png", "remove the spoon", "CC0, Rachel Michetti", [(0.6, 0.3, 0.75, 0.85)]),
+        ("chelsea.png", "fill a patch of fur", "CC0, Stefan van der Walt", [(0.05, 0.55, 0.3, 0.95)]),
+        ("astronaut.png", "remove the shuttle model", "public domain, NASA", [(0.68, 0.12, 0.98, 0.5)]),
+        ("astronaut.png", "the mouth, for the Faces tab", "public domain, NASA", [(0.39, 0.255, 0.49, 0.315)]),
     ]
     found = []
-    for filename, licence, boxes in photos:
+    for filename, what, licence, boxes in photos:
         if (folder / filename).is_file():
             photo = Image.open(folder / filename).convert("RGB")
-            found.append((f"{filename.split('.')[0]} ({licence})", photo, boxes))
+            found.append((f"{filename.split('.')[0]}: {what} ({licence})", photo, boxes))
     return found
 
 
@@ -344,6 +388,10 @@ def example_files() -> list[tuple[str, str, str]]:
 
 
 # ---------------------------------------------------------------- layout
+
+FACES_HELP = """Faces are found with OpenCV's face detector, framed as the face networks were trained (aligned, face
+filling the square), inpainted at the network's size and pasted back; holes outside every face are left as they
+are. For a photo that already is an aligned face (CelebA-HQ / FFHQ style), tick the box to skip detection."""
 
 INTRO = """# Inpaint GAN
 Paint over what should disappear (brush; eraser and undo in the toolbar) or upload a mask (white = fill), choose a
@@ -396,11 +444,29 @@ def build_demo() -> gr.Blocks:
                                          elem_id="gallery")
                     times = gr.Dataframe(headers=["model", "inpaint s", "load s", "status"], interactive=False,
                                          label="Time per model (load is 0 when the model was cached)")
+                with gr.Tab("Faces", id="faces"):
+                    gr.Markdown(FACES_HELP)
+                    face_choices = sorted(choices, key=lambda choice: not is_face_model(choice[1]))
+                    face_default = next((v for _, v in face_choices if is_face_model(v)), DEFAULT_MODEL)
+                    face_model = gr.Dropdown(face_choices, value=face_default, allow_custom_value=True,
+                                             label="Model", elem_id="face-model",
+                                             info="a face network (MDRN, ISFRNet): a name, Hub repo id or path")
+                    aligned = gr.Checkbox(False, label="The image is already an aligned face (skip detection)",
+                                          elem_id="aligned")
+                    run_faces = gr.Button("Inpaint faces", variant="primary", elem_id="run-faces")
+                    face_result = gr.Image(label="Result", type="pil", format="png", interactive=False,
+                                           buttons=["download", "fullscreen"], elem_id="face-result")
+                    face_status = gr.Markdown(elem_id="face-status")
+                    face_view = gr.Image(label="Hole and face boxes", type="pil", format="png", interactive=False,
+                                         elem_id="face-boxes")
         options = [strategy, margin, feather, color_match, seed]
         run.click(inpaint_ui, [editor, mask_upload, model, *options], [result, hole_view, status],
                   api_visibility="undocumented", api_name="inpaint_editor", **run_options)
         run_compare.click(compare_ui, [editor, mask_upload, compared, *options], [gallery, times],
                           api_visibility="undocumented", api_name="compare_editor", **run_options)
+        run_faces.click(faces_ui, [editor, mask_upload, face_model, aligned, feather, color_match, seed],
+                        [face_result, face_view, face_status], api_visibility="undocumented", api_name="faces_editor",
+                        **run_options)
         examples = example_files()
         gr.Examples([[image, mask] for _, image, mask in examples], inputs=[editor, mask_upload],
                     example_labels=[label for label, _, _ in examples], label="Examples (click one, then Inpaint)")

@@ -204,6 +204,46 @@ def test_compare_runs_every_model_and_reports_failures(client, tmp_path, monkeyp
     assert "offline" in rows["missing/repo-that-is-not-cached"][3]
 
 
+def editor_payload(tmp_path: Path, image: np.ndarray) -> dict:
+    return {"background": handle_file(save(tmp_path, "bg.png", image)), "layers": [], "composite": None}
+
+
+def test_faces_without_a_face_says_what_to_do(client, tmp_path):
+    app_module = load_app()
+    scene, mask = app_module.render_scene(256, 192)
+    with pytest.raises(AppError, match="no face found"):
+        client.predict(editor_payload(tmp_path, np.asarray(scene)),
+                       handle_file(save(tmp_path, "m.png", np.asarray(mask))), "opencv.telea", False, 0, False, 0,
+                       api_name="/faces_editor")
+
+
+def test_faces_aligned_with_a_face_network_file(client, tmp_path):
+    """A face network from a weights file (fresh tiny MDRN weights), the image taken as one aligned face."""
+    weights = ic.save_model(ic.build_model("mdrn.tiny"), tmp_path / "mdrn_tiny.safetensors")
+    image, mask = smooth_image(64, 64, 7), box_mask(64, 64, (20, 16, 36, 48))
+    result, _, status = client.predict(editor_payload(tmp_path, image), handle_file(save(tmp_path, "m.png", mask)),
+                                       str(weights), True, 0, False, 0, api_name="/faces_editor")
+    out = read(result)
+    assert out.shape == image.shape and np.array_equal(out[mask == 0], image[mask == 0])
+    assert "mdrn.tiny" in status and "aligned face" in status
+
+
+def test_faces_finds_the_astronaut(client, tmp_path):
+    app_module = load_app()
+    photos = {label.split(":")[0]: (photo, boxes) for label, photo, boxes in app_module._dependency_photos()}
+    if "astronaut" not in photos:
+        pytest.skip("scikit-image's sample photos are not installed")
+    photo = np.asarray(photos["astronaut"][0].resize((256, 256)))
+    mask = box_mask(256, 256, (66, 100, 80, 125))  # the mouth
+    result, boxes, status = client.predict(editor_payload(tmp_path, photo),
+                                           handle_file(save(tmp_path, "m.png", mask)), "opencv.telea", False, 0,
+                                           False, 0, api_name="/faces_editor")
+    assert "1 face(s) found" in status and "outside every face" not in status
+    yellow = np.all(np.abs(read(boxes).astype(int) - (255, 214, 0)) < 40, axis=-1)
+    assert yellow.sum() > 200, "the overlay draws the face box"
+    assert not np.array_equal(read(result)[mask > 0], photo[mask > 0])
+
+
 def test_upload_size_limit(app, tmp_path):
     """The server refuses uploads above ``MAX_FILE_SIZE`` (and the client, which reads the limit, refuses to send)."""
     import httpx

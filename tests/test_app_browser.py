@@ -1,8 +1,8 @@
 """The app in headless Chromium (Debian's ``chromium`` package, driven by Playwright's Python package).
 
 Paints a stroke over the tree of the rendered example scene with the mouse, runs a model, checks that the tree's
-trunk is gone from the result shown on the page, then loads an example and compares two models. Screenshots go to
-the test's temporary folder, or to ``$INPAINT_SCREENSHOT_DIR`` when set (CI keeps them as artifacts).
+trunk is gone from the result shown on the page, then loads examples to compare two models and to run the face crop.
+Screenshots go to the test's temporary folder, or to ``$INPAINT_SCREENSHOT_DIR`` when set.
 """
 
 from __future__ import annotations
@@ -105,3 +105,18 @@ def test_example_and_compare(app, page, shots):
     page.screenshot(path=str(shots / "app_compare.png"), full_page=True)
     captions = page.locator("#gallery").inner_text()
     assert "opencv.telea" in captions and "opencv.ns" in captions
+
+
+def test_faces_tab_on_the_astronaut(app, page, shots):
+    label = "astronaut: the mouth, for the Faces tab (public domain, NASA)"
+    if not any(example[0] == label for example in app[0].example_files()):
+        pytest.skip("scikit-image's sample photos are not installed")
+    page.goto(app[1], wait_until="networkidle")
+    page.get_by_role("button", name=label).click()
+    page.wait_for_timeout(1500)
+    page.get_by_role("tab", name="Faces").click()
+    page.locator("#run-faces").click()
+    page.locator("#face-status").get_by_text("face(s) found").wait_for()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / "app_faces.png"), full_page=True)
+    assert "1 face(s) found" in page.locator("#face-status").inner_text()

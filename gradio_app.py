@@ -360,7 +360,7 @@ def _dependency_photos() -> list[tuple[str, Image.Image, list[tuple[float, float
         ("coffee.png", "remove the spoon", "CC0, Rachel Michetti", [(0.6, 0.3, 0.75, 0.85)]),
         ("chelsea.png", "fill a patch of fur", "CC0, Stefan van der Walt", [(0.05, 0.55, 0.3, 0.95)]),
         ("astronaut.png", "remove the shuttle model", "public domain, NASA", [(0.68, 0.12, 0.98, 0.5)]),
-        ("astronaut.png", "the mouth, for the Faces tab", "public domain, NASA", [(0.39, 0.255, 0.49, 0.315)]),
+        ("astronaut.png", "the mouth, Faces tab", "public domain, NASA", [(0.39, 0.255, 0.49, 0.315)]),
     ]
     found = []
     for filename, what, licence, boxes in photos:

@@ -72,16 +72,25 @@ class ModelCache:
         self.size, self.device = max(1, size), device
         self._models: OrderedDict[str, ic.InpaintModel] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
 
     def get(self, name: str) -> ic.InpaintModel:
-        with self._lock:  # one load at a time: two users asking for the same model load it once
+        # a model is loaded once however many users ask for it; a long download does not block the other models
+        with self._lock:
             if name in self._models:
                 self._models.move_to_end(name)
                 return self._models[name]
+            loading = self._loading.setdefault(name, threading.Lock())
+        with loading:
+            with self._lock:
+                if name in self._models:
+                    return self._models[name]
             model = ic.load_model(name, device=self.device)
-            self._models[name] = model
-            while len(self._models) > self.size:
-                self._models.popitem(last=False)
+            with self._lock:
+                self._models[name] = model
+                self._loading.pop(name, None)
+                while len(self._models) > self.size:
+                    self._models.popitem(last=False)
             return model
 
 
@@ -103,11 +112,17 @@ def resolve_model_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name:
         raise user_error("Choose a model, or type a weights file path or a Hub repo id (owner/repo).")
-    is_path = name.endswith(".safetensors") or os.sep in name and not parse_repo_id(name)
     in_models_dir = any(Path(name).parent == folder for folder in models_dirs())
-    if is_path and not ALLOW_PATHS and not in_models_dir:
+    if is_local_path(name) and not ALLOW_PATHS and not in_models_dir:
         raise user_error("Local weights paths are disabled here; use a catalog name or a Hub repo id (owner/repo).")
     return name
+
+
+def is_local_path(name: str) -> bool:
+    """True unless ``name`` is a model name or a Hub repo id (as ``inpaint_core.hub.resolve_weights`` reads them)."""
+    if name in ic.list_models():
+        return False
+    return parse_repo_id(name) is None or Path(name).suffix in (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
 
 
 def load(name: str | None) -> ic.InpaintModel:

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import socket
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -270,6 +271,36 @@ def test_model_cache_is_lru_and_bounded():
     with pytest.raises(ic.UnknownModelError):
         cache.get("nope.nope")
     assert len(cache._models) == 2
+
+
+def test_model_cache_loads_a_model_once_for_concurrent_users(monkeypatch):
+    module = load_app()
+    calls = []
+
+    def slow_load(name, device="cpu"):
+        calls.append(name)
+        time.sleep(0.2)
+        return ic.build_model(name)
+
+    monkeypatch.setattr(module.ic, "load_model", slow_load)
+    cache = module.ModelCache(2, "cpu")
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(cache.get, ["opencv.telea"] * 3 + ["opencv.ns"]))
+    assert sorted(calls) == ["opencv.ns", "opencv.telea"]
+    assert models[0] is models[1] is models[2]
+
+
+def test_local_paths_can_be_refused(monkeypatch, tmp_path):
+    module = load_app()
+    weights = str(ic.save_model(ic.build_model("mdrn.tiny"), tmp_path / "m.safetensors"))
+    assert module.load(weights).name == "mdrn.tiny"
+    monkeypatch.setattr(module, "ALLOW_PATHS", False)
+    for name in (weights, "models/m.safetensors", "../m.pth"):
+        with pytest.raises(module.gr.Error, match="paths are disabled"):
+            module.load(name)
+    monkeypatch.setenv("INPAINT_MODELS_DIR", str(tmp_path))  # a file in a models folder is always allowed
+    assert module.load(weights).name == "mdrn.tiny"
+    assert not module.is_local_path("owner/repo") and not module.is_local_path("opencv.telea")
 
 
 def test_mask_pictures_with_transparency_use_alpha():

@@ -245,6 +245,36 @@ def test_faces_finds_the_astronaut(client, tmp_path):
     assert not np.array_equal(read(result)[mask > 0], photo[mask > 0])
 
 
+def test_progress_reaches_the_client(client, tmp_path, monkeypatch):
+    """The pipeline's ``progress(done, total)`` per region becomes Gradio progress (3 holes, a slow model)."""
+    module = load_app()
+    telea = ic.load_model("opencv.telea")
+
+    class SlowModel:
+        def get(self, name):
+            return self
+
+        def __getattr__(self, attribute):
+            return getattr(telea, attribute)
+
+        def predict_outputs(self, image, hole, generator=None):
+            time.sleep(0.4)
+            return telea.predict_outputs(image, hole, generator)
+
+    monkeypatch.setattr(module, "MODELS", SlowModel())
+    image = smooth_image(96, 96, 8)
+    mask = np.maximum.reduce([box_mask(96, 96, box) for box in ((4, 4, 12, 12), (40, 40, 48, 48), (80, 80, 90, 90))])
+    job = client.submit(editor_payload(tmp_path, image), handle_file(save(tmp_path, "m.png", mask)), "slow", "crop",
+                        8, 0, False, 0, api_name="/inpaint_editor")
+    seen = set()
+    while not job.done():
+        for unit in job.status().progress_data or []:
+            seen.add((unit.index, unit.length, unit.unit))
+        time.sleep(0.05)
+    assert "opencv.telea" in job.result()[2]
+    assert {(1, 3, "regions"), (2, 3, "regions")} & seen, seen
+
+
 def test_upload_size_limit(app, tmp_path):
     """The server refuses uploads above ``MAX_FILE_SIZE`` (and the client, which reads the limit, refuses to send)."""
     import httpx

@@ -372,9 +372,9 @@ def _dependency_photos() -> list[tuple[str, Image.Image, list[tuple[float, float
         return []
     folder = Path(next(iter(spec.submodule_search_locations))) / "data"
     photos = [  # (file, what, licence, hole boxes)
-        ("coffee.png", "remove the spoon", "CC0, Rachel Michetti", [(0.6, 0.3, 0.75, 0.85)]),
+        ("coffee.png", "remove the spoon", "CC0, Rachel Michetti", [(0.63, 0.14, 0.73, 0.6), (0.53, 0.55, 0.7, 0.9)]),
         ("chelsea.png", "fill a patch of fur", "CC0, Stefan van der Walt", [(0.05, 0.55, 0.3, 0.95)]),
-        ("astronaut.png", "remove the shuttle model", "public domain, NASA", [(0.68, 0.12, 0.98, 0.5)]),
+        ("astronaut.png", "remove the shuttle model", "public domain, NASA", [(0.72, -0.02, 0.96, 0.56)]),
         ("astronaut.png", "the mouth, Faces tab", "public domain, NASA", [(0.39, 0.255, 0.49, 0.315)]),
     ]
     found = []

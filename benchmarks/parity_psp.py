@@ -76,9 +76,7 @@ def randomise_(state: dict[str, torch.Tensor], generator: torch.Generator) -> No
         noise = torch.randn(tensor.shape, generator=generator)
         if key.endswith("running_var"):
             tensor.copy_(0.5 + torch.rand(tensor.shape, generator=generator))
-        elif key.endswith(("running_mean", ".bias")) or key.endswith("noise.weight"):
-            tensor.add_(0.1 * noise)
-        elif tensor.ndim == 1 and key.startswith("encoder"):  # BN and PReLU weights
+        elif key.endswith(("running_mean", ".bias", "noise.weight")) or (tensor.ndim == 1 and "encoder" in key):
             tensor.add_(0.1 * noise)
 
 

@@ -25,7 +25,7 @@ _STYLEGAN2_CHANNELS = (512, 512, 512, 512, 512, 256, 128, 64, 32)
 def load_psp_release(src: str | Path) -> dict[str, Any]:
     """The released file as a dict, loaded safely; a clear error when it is not a pSp checkpoint."""
     try:
-        checkpoint = torch.load(src, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(src, map_location="cpu", weights_only=True)  # noqa: TID251
     except Exception as error:  # noqa: BLE001 - any unpickling failure means: not a checkpoint we can read safely
         raise WeightsError(f"{src} is not a pSp checkpoint that loads with weights_only=True ({error})") from error
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
@@ -37,7 +37,7 @@ def config_from_opts(opts: dict[str, Any], **overrides: Any) -> PSPConfig:
     """Our config for the options a pSp model was trained with (absent keys take the release defaults)."""
     encoder = opts.get("encoder_type", "GradualStyleEncoder")
     if encoder != "GradualStyleEncoder":
-        raise WeightsError(f"pSp checkpoints with encoder_type={encoder!r} are not supported (GradualStyleEncoder only)")
+        raise WeightsError(f"encoder_type={encoder!r} is not supported (only GradualStyleEncoder)")
     if opts.get("learn_in_w", False):
         raise WeightsError("pSp checkpoints trained with learn_in_w=True are not supported")
     size = int(opts.get("output_size", 1024))
@@ -68,3 +68,21 @@ def convert_psp_checkpoint(src: str | Path, **overrides: Any) -> tuple[dict[str,
         latent_avg = torch.zeros(config.n_styles, config.style_dim)
     state["latent_avg"] = latent_avg.float().reshape(config.n_styles, config.style_dim)
     return state, config
+
+
+def convert_ir_se50(src: str | Path, dst: str | Path) -> Path:
+    """TreB1eN's ``model_ir_se50.pth`` (ArcFace of pSp's identity loss) -> safetensors, checked strictly."""
+    from safetensors.torch import save_file
+
+    from ..losses.identity import ArcFaceIRSE50
+    from ..weights import load_state_dict_strict, write_atomically
+
+    try:
+        state = torch.load(src, map_location="cpu", weights_only=True)  # noqa: TID251
+    except Exception as error:  # noqa: BLE001
+        raise WeightsError(f"{src} does not load with weights_only=True ({error})") from error
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    load_state_dict_strict(ArcFaceIRSE50(), state, source=str(src))
+    dst = Path(dst)
+    write_atomically(dst, lambda tmp: save_file({k: v.contiguous() for k, v in state.items()}, str(tmp)))
+    return dst

@@ -2,8 +2,8 @@
 
 Module and parameter names follow rosinality's ``stylegan2-pytorch`` (the generator inside pSp), so released
 checkpoints load one to one. The custom CUDA ops of that code base are replaced by their exact native equivalents:
-``upfirdn2d`` (zero-insertion upsampling, padding, convolution with the *flipped* FIR kernel, subsampling) and the fused
-bias + leaky ReLU(0.2) x sqrt(2).
+``upfirdn2d`` (zero-insertion upsampling, padding, convolution with the *flipped* FIR kernel, subsampling) and the
+fused bias + leaky ReLU(0.2) x sqrt(2).
 """
 
 from __future__ import annotations
@@ -235,7 +235,8 @@ class StyleGAN2Generator(nn.Module):
         stored = [getattr(self.noises, f"noise_{i}") for i in range(self.num_layers)]
         if not randomize:
             return stored
-        return [torch.randn((batch, *n.shape[1:]), generator=generator, device=n.device, dtype=n.dtype) for n in stored]
+        return [torch.randn((batch, *n.shape[1:]), generator=generator, device=n.device, dtype=n.dtype)
+                for n in stored]
 
     def forward(self, latent: torch.Tensor, noise: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         """RGB image ``[B, 3, size, size]`` (unbounded, roughly [-1, 1]) from W+ ``latent``."""

@@ -2,3 +2,4 @@
 
 from . import opencv_engines  # noqa: F401
 from . import psp  # noqa: F401
+from . import isfrnet  # noqa: F401

@@ -114,7 +114,8 @@ class GradualStyleEncoder(nn.Module):
         c1, c2, c3 = features
         p2 = F.interpolate(c3, size=c2.shape[-2:], mode="bilinear", align_corners=True) + self.latlayer1(c2)
         p1 = F.interpolate(p2, size=c1.shape[-2:], mode="bilinear", align_corners=True) + self.latlayer2(c1)
-        codes = [style(c3 if i < self.coarse else p2 if i < self.middle else p1) for i, style in enumerate(self.styles)]
+        maps = [c3 if i < self.coarse else p2 if i < self.middle else p1 for i in range(len(self.styles))]
+        codes = [style(x) for style, x in zip(self.styles, maps)]
         return torch.stack(codes, dim=1)
 
 

@@ -80,6 +80,39 @@ def randomise_(state: dict[str, torch.Tensor], generator: torch.Generator) -> No
             tensor.add_(0.1 * noise)
 
 
+def write_random_release(output_size: int, path: Path, seed: int) -> dict:
+    """Save official modules with random weights as a released pSp file at ``path``; returns its ``opts``."""
+    from models.encoders.psp_encoders import GradualStyleEncoder  # noqa: PLC0415
+    from models.stylegan2.model import Generator  # noqa: PLC0415
+
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    n_styles = 2 * int(math.log2(output_size)) - 2
+    opts = {"encoder_type": "GradualStyleEncoder", "input_nc": 3, "label_nc": 0, "output_size": output_size,
+            "start_from_latent_avg": True, "learn_in_w": False, "dataset_type": "ffhq_encode", "device": "cpu",
+            "n_styles": n_styles}
+    encoder = GradualStyleEncoder(50, "ir_se", Namespace(**opts))
+    decoder = Generator(output_size, 512, 8)
+    state = {f"encoder.{k}": v for k, v in encoder.state_dict().items()}
+    state.update({f"decoder.{k}": v for k, v in decoder.state_dict().items()})
+    randomise_(state, generator)
+    latent_avg = 0.3 * torch.randn(n_styles, 512, generator=generator)
+    torch.save({"state_dict": state, "opts": opts, "latent_avg": latent_avg}, path)
+    return opts
+
+
+def load_official(official_dir: Path, opts: dict, path: Path) -> torch.nn.Module:
+    """The official ``pSp`` module (CPU ops installed) loading the released-format file at ``path``."""
+    from models.psp import pSp  # noqa: PLC0415
+
+    return pSp(Namespace(**{**opts, "checkpoint_path": str(path)})).eval()
+
+
+def import_official(official_dir: Path) -> None:
+    sys.path.insert(0, str(official_dir.resolve()))
+    install_cpu_ops()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official-dir", required=True, type=Path)
@@ -89,32 +122,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    sys.path.insert(0, str(args.official_dir.resolve()))
-    install_cpu_ops()
-    from models.encoders.psp_encoders import GradualStyleEncoder  # noqa: PLC0415
-    from models.psp import pSp  # noqa: PLC0415
-    from models.stylegan2.model import Generator  # noqa: PLC0415
-
-    generator = torch.Generator().manual_seed(args.seed)
-    torch.manual_seed(args.seed)
-    n_styles = 2 * int(math.log2(args.output_size)) - 2
-    opts = {"encoder_type": "GradualStyleEncoder", "input_nc": 3, "label_nc": 0, "output_size": args.output_size,
-            "start_from_latent_avg": True, "learn_in_w": False, "dataset_type": "ffhq_encode", "device": "cpu",
-            "n_styles": n_styles}
-    encoder = GradualStyleEncoder(50, "ir_se", Namespace(**opts))
-    decoder = Generator(args.output_size, 512, 8)
-    state = {f"encoder.{k}": v for k, v in encoder.state_dict().items()}
-    state.update({f"decoder.{k}": v for k, v in decoder.state_dict().items()})
-    del encoder, decoder
-    randomise_(state, generator)
-    release = {"state_dict": state, "opts": opts, "latent_avg": 0.3 * torch.randn(n_styles, 512, generator=generator)}
-    x = torch.randn(args.batch, 3, 256, 256, generator=generator).clamp(-1, 1)
+    import_official(args.official_dir)
+    x = torch.randn(args.batch, 3, 256, 256, generator=torch.Generator().manual_seed(args.seed + 1)).clamp(-1, 1)
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "psp_random.pt"
-        torch.save(release, src)
-        del release, state
-        official = pSp(Namespace(**{**opts, "checkpoint_path": str(src)})).eval()
+        opts = write_random_release(args.output_size, src, args.seed)
+        official = load_official(args.official_dir, opts, src)
         with torch.inference_mode():
             start = time.perf_counter()
             ref_image, ref_latents = official(x, resize=True, randomize_noise=False, return_latents=True)

@@ -1,0 +1,129 @@
+"""Inference time and peak memory of the face models at 256x256 (random weights; batch 1), printed as Markdown.
+
+Each model runs in its own process, so that memory figures do not mix. Rows: our ``psp.ffhq`` (256 in, 1024
+generated, pooled to 256), ``isfrnet.full`` (pSp + stages 2 and 3), and, with ``--official-dir``, the official pSp
+code on the same input (its CUDA ops replaced by their CPU paths, see ``parity_psp.py``) as the baseline.
+
+Memory: on CPU the peak resident set size while the forward passes run (the kernel's high-water mark, reset after
+the model is built; weights included) and the peak of the whole process; on CUDA ``max_memory_allocated``.
+
+    python benchmarks/bench_faces.py [--device cuda] [--repeats 5] [--official-dir /path/to/pixel2style2pixel]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import inpaint_core as ic
+
+MODELS = ("official-psp", "psp.ffhq", "isfrnet.full")
+
+
+def _rss_peak_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_rss_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _build(name: str, official_dir: Path | None, tmp: Path):
+    """``(callable(image01, hole), description)`` for one model on CPU with random weights."""
+    if name == "official-psp":
+        sys.path.insert(0, str(Path(__file__).parent))
+        import parity_psp  # noqa: PLC0415
+
+        parity_psp.import_official(official_dir)
+        opts = parity_psp.write_random_release(1024, tmp / "psp_random.pt", seed=0)
+        model = parity_psp.load_official(official_dir, opts, tmp / "psp_random.pt")
+        return model, lambda m, x, h: m(x * 2 - 1, resize=True, randomize_noise=False, return_latents=True)
+    torch.manual_seed(0)
+    model = ic.build_model(name).eval()
+    return model, lambda m, x, h: m.predict(x, h)
+
+
+def measure(name: str, device: str, repeats: int, threads: int, official_dir: Path | None) -> dict:
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        model, run = _build(name, official_dir, Path(tmp))
+    model = model.to(device)
+    if name == "official-psp":  # a plain tensor attribute there, which .to() does not move
+        model.latent_avg = model.latent_avg.to(device)
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, 256, 256, generator=generator).to(device)
+    hole = torch.zeros(1, 1, 256, 256, device=device)
+    hole[..., 64:192, 48:176] = 1
+    synchronize = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    reset = _reset_rss_peak() if device == "cpu" else torch.cuda.reset_peak_memory_stats()
+    times = []
+    with torch.inference_mode():
+        run(model, image, hole)  # warm-up
+        synchronize()
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run(model, image, hole)
+            synchronize()
+            times.append(time.perf_counter() - start)
+    if device == "cpu":
+        peak = _rss_peak_kb() / 2**20 if reset is not False else float("nan")
+    else:
+        peak = torch.cuda.max_memory_allocated() / 2**30
+    return {"model": name, "median_s": statistics.median(times), "min_s": min(times), "peak_gb": peak,
+            "process_peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            "params_m": sum(p.numel() for p in model.parameters()) / 1e6}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--official-dir", type=Path, default=None)
+    parser.add_argument("--models", nargs="+", default=None, choices=MODELS)
+    parser.add_argument("--one", choices=MODELS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.device, args.repeats, args.threads, args.official_dir)))
+        return
+    models = args.models or [m for m in MODELS if m != "official-psp" or args.official_dir is not None]
+    rows = []
+    for name in models:
+        command = [sys.executable, __file__, "--one", name, "--device", args.device, "--repeats", str(args.repeats),
+                   "--threads", str(args.threads)]
+        if args.official_dir is not None:
+            command += ["--official-dir", str(args.official_dir)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode:
+            print(f"{name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+            continue
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    baseline = next((r for r in rows if r["model"] == "official-psp"), None)
+    memory = "peak GPU memory (GB)" if args.device.startswith("cuda") else "peak RSS in forward (GB)"
+    print(f"device {args.device}, {args.threads} threads, batch 1, 256x256, median of {args.repeats}\n")
+    print(f"| model | params (M) | median (s) | min (s) | {memory} | process peak RSS (GB) | speed-up vs official |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        ratio = f"{baseline['median_s'] / r['median_s']:.2f}x" if baseline else "-"
+        print(f"| {r['model']} | {r['params_m']:.1f} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['peak_gb']:.2f} "
+              f"| {r['process_peak_gb']:.2f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -47,9 +47,20 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1,
 
 def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor, negative_slope: float = 0.2,
                      scale: float = math.sqrt(2)) -> torch.Tensor:
-    """``leaky_relu(x + bias) * scale`` with the bias broadcast over channel dimension 1."""
-    shape = (1, -1) + (1,) * (x.ndim - 2)
-    return F.leaky_relu(x + bias.view(shape), negative_slope) * scale
+    """``leaky_relu(x + bias) * scale`` with the bias broadcast over channel dimension 1.
+
+    Without autograd (inference) the activation and scaling run in place on the sum: same values, two fewer passes
+    over the largest feature maps.
+    """
+    out = x + bias.view((1, -1) + (1,) * (x.ndim - 2))
+    if not _may_write(out):
+        return F.leaky_relu(out, negative_slope) * scale
+    return F.leaky_relu_(out, negative_slope).mul_(scale)
+
+
+def _may_write(x: torch.Tensor) -> bool:
+    """True when ``x`` can be updated in place: no autograd graph is being recorded through it."""
+    return not (torch.is_grad_enabled() and x.requires_grad)
 
 
 class FusedLeakyReLU(nn.Module):
@@ -154,7 +165,7 @@ class NoiseInjection(nn.Module):
         self.weight = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        return x + self.weight * noise
+        return x.add_(self.weight * noise) if _may_write(x) else x + self.weight * noise
 
 
 class ConstantInput(nn.Module):
@@ -190,8 +201,8 @@ class ToRGB(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.conv(x, style) + self.bias
-        return out if skip is None else out + self.upsample(skip)
+        out = self.conv(x, style).add_(self.bias)  # a fresh tensor: in place is safe under autograd
+        return out if skip is None else out.add_(self.upsample(skip))
 
 
 class StyleGAN2Generator(nn.Module):

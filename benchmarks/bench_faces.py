@@ -14,6 +14,7 @@ the model is built; weights included) and the peak of the whole process; on CUDA
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import resource
@@ -40,10 +41,8 @@ def _rss_peak_kb() -> int:
 
 def _reset_rss_peak() -> bool:
     """Hand freed heap back to the OS (glibc keeps it resident otherwise), then reset the RSS high-water mark."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
     try:
         Path("/proc/self/clear_refs").write_text("5")
         return True

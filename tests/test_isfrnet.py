@@ -72,6 +72,9 @@ def test_load_stage1(tmp_path):
     model.load_stage1(str(path))
     assert torch.equal(model.psp.decoder.input.input, psp.decoder.input.input)
     assert not any(p.requires_grad for p in model.psp.parameters())
+    other = ic.save_model(ic.build_model("psp.tiny", style_dim=16), tmp_path / "other.safetensors")
+    with pytest.raises(ic.WeightsError, match="stage 1 needs"):
+        model.load_stage1(str(other))
 
 
 def test_objective_steps(vgg_file):

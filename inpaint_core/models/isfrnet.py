@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import WeightsError
 from ..registry import Family, register_family
 from .base import InpaintModel
 from .psp import PRESETS as PSP_PRESETS
@@ -168,7 +169,7 @@ class ISFRNet(InpaintModel):
 
         source = load_model_file(resolve_weights(name or self.config.stage1_weights))
         if source.config != self.config.psp:
-            raise ValueError(f"the pSp weights have config {source.config}, stage 1 needs {self.config.psp}")
+            raise WeightsError(f"the pSp weights have config {source.config}, stage 1 needs {self.config.psp}")
         self.psp.load_state_dict(source.state_dict(), strict=True)
 
     def predict_outputs(self, image, hole, generator=None):

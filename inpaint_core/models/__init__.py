@@ -1,5 +1,7 @@
 """The network families; importing this package registers each of them."""
 
-from . import opencv_engines  # noqa: F401
-from . import psp  # noqa: F401
-from . import isfrnet  # noqa: F401
+from . import (
+    isfrnet,  # noqa: F401
+    opencv_engines,  # noqa: F401
+    psp,  # noqa: F401
+)

@@ -50,25 +50,29 @@ def _reset_rss_peak() -> bool:
         return False
 
 
-def _build(name: str, official_dir: Path | None, tmp: Path):
-    """``(callable(image01, hole), description)`` for one model on CPU with random weights."""
-    if name == "official-psp":
-        sys.path.insert(0, str(Path(__file__).parent))
-        import parity_psp  # noqa: PLC0415
+def _official(official_dir: Path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    import parity_psp  # noqa: PLC0415
 
-        parity_psp.import_official(official_dir)
-        opts = parity_psp.write_random_release(1024, tmp / "psp_random.pt", seed=0)
-        model = parity_psp.load_official(official_dir, opts, tmp / "psp_random.pt")
+    parity_psp.import_official(official_dir)
+    return parity_psp
+
+
+def _build(name: str, official_dir: Path | None, release: Path | None):
+    """``(model, run(model, image01, hole))`` for one model on CPU with random weights."""
+    if name == "official-psp":  # loads a released-format file, as a user of the official code does
+        parity_psp = _official(official_dir)
+        model = parity_psp.load_official(official_dir, parity_psp.official_opts(1024), release)
         return model, lambda m, x, h: m(x * 2 - 1, resize=True, randomize_noise=False, return_latents=True)
     torch.manual_seed(0)
     model = ic.build_model(name).eval()
     return model, lambda m, x, h: m.predict(x, h)
 
 
-def measure(name: str, device: str, repeats: int, threads: int, official_dir: Path | None) -> dict:
+def measure(name: str, device: str, repeats: int, threads: int, official_dir: Path | None,
+            release: Path | None) -> dict:
     torch.set_num_threads(threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        model, run = _build(name, official_dir, Path(tmp))
+    model, run = _build(name, official_dir, release)
     model = model.to(device)
     if name == "official-psp":  # a plain tensor attribute there, which .to() does not move
         model.latent_avg = model.latent_avg.to(device)
@@ -106,22 +110,39 @@ def main() -> None:
     parser.add_argument("--official-dir", type=Path, default=None)
     parser.add_argument("--models", nargs="+", default=None, choices=MODELS)
     parser.add_argument("--one", choices=MODELS, help=argparse.SUPPRESS)
+    parser.add_argument("--release", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--write-release", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write_release:
+        _official(args.official_dir).write_random_release(1024, args.write_release, seed=0)
+        return
     if args.one:
-        print(json.dumps(measure(args.one, args.device, args.repeats, args.threads, args.official_dir)))
+        print(json.dumps(measure(args.one, args.device, args.repeats, args.threads, args.official_dir, args.release)))
         return
     models = args.models or [m for m in MODELS if m != "official-psp" or args.official_dir is not None]
+    with tempfile.TemporaryDirectory() as tmp:
+        release = Path(tmp) / "psp_random.pt"
+        common = ["--official-dir", str(args.official_dir), "--release", str(release)] if args.official_dir else []
+        if "official-psp" in models:
+            subprocess.run([sys.executable, __file__, "--write-release", str(release), *common[:2]], check=True)
+        rows = _run_all(models, args, common)
+    _print_table(rows, args)
+
+
+def _run_all(models: list[str], args: argparse.Namespace, common: list[str]) -> list[dict]:
     rows = []
     for name in models:
         command = [sys.executable, __file__, "--one", name, "--device", args.device, "--repeats", str(args.repeats),
-                   "--threads", str(args.threads)]
-        if args.official_dir is not None:
-            command += ["--official-dir", str(args.official_dir)]
+                   "--threads", str(args.threads), *common]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode:
             print(f"{name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
             continue
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+def _print_table(rows: list[dict], args: argparse.Namespace) -> None:
     baseline = next((r for r in rows if r["model"] == "official-psp"), None)
     memory = "peak GPU memory (GB)" if args.device.startswith("cuda") else "peak RSS in forward (GB)"
     print(f"device {args.device}, {args.threads} threads, batch 1, 256x256, median of {args.repeats}\n")

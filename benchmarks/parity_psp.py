@@ -80,6 +80,13 @@ def randomise_(state: dict[str, torch.Tensor], generator: torch.Generator) -> No
             tensor.add_(0.1 * noise)
 
 
+def official_opts(output_size: int) -> dict:
+    """The options of a released pSp inversion model (plus what the official class reads at runtime)."""
+    return {"encoder_type": "GradualStyleEncoder", "input_nc": 3, "label_nc": 0, "output_size": output_size,
+            "start_from_latent_avg": True, "learn_in_w": False, "dataset_type": "ffhq_encode", "device": "cpu",
+            "n_styles": 2 * int(math.log2(output_size)) - 2}
+
+
 def write_random_release(output_size: int, path: Path, seed: int) -> dict:
     """Save official modules with random weights as a released pSp file at ``path``; returns its ``opts``."""
     from models.encoders.psp_encoders import GradualStyleEncoder  # noqa: PLC0415
@@ -87,10 +94,8 @@ def write_random_release(output_size: int, path: Path, seed: int) -> dict:
 
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    n_styles = 2 * int(math.log2(output_size)) - 2
-    opts = {"encoder_type": "GradualStyleEncoder", "input_nc": 3, "label_nc": 0, "output_size": output_size,
-            "start_from_latent_avg": True, "learn_in_w": False, "dataset_type": "ffhq_encode", "device": "cpu",
-            "n_styles": n_styles}
+    opts = official_opts(output_size)
+    n_styles = opts["n_styles"]
     encoder = GradualStyleEncoder(50, "ir_se", Namespace(**opts))
     decoder = Generator(output_size, 512, 8)
     state = {f"encoder.{k}": v for k, v in encoder.state_dict().items()}

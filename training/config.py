@@ -214,7 +214,7 @@ PRESETS: dict[str, TrainConfig] = {
     # MDRN (methods.md 3.4): Adam lr 1e-4, betas (0.5, 0.999), batch 8 at 256, ~300k iterations.
     "mdrn": _paper("mdrn.celebahq", 1e-4, 1e-4, (0.5, 0.999), 8, 300_000),
     # ISFRNet: no published schedule; pSp's defaults (Ranger lr 1e-4) are approximated by Adam 1e-4.
-    "isfrnet": _paper("isfrnet.ffhq", 1e-4, 1e-4, (0.9, 0.999), 8, 300_000),
+    "isfrnet": _paper("isfrnet.full", 1e-4, 1e-4, (0.9, 0.999), 8, 300_000),
 }
 for _family in ("ctsdg", "deepfill", "progressive", "mdrn", "isfrnet"):
     PRESETS[f"{_family}-tiny"] = replace(

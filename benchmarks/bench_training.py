@@ -39,12 +39,15 @@ def _presets(which: list[str]) -> list[tuple[str, str]]:
     return chosen
 
 
-def measure(name: str, size: int, batch: int, steps: int, accelerator: Accelerator) -> tuple[float, float]:
-    """(median seconds per step, images per second)."""
+def measure(
+    name: str, size: int, batch: int, steps: int, accelerator: Accelerator, options: dict[str, float]
+) -> tuple[int, float, float]:
+    """(size used, median seconds per step, images per second); fixed-size networks run at their own size."""
     torch.manual_seed(0)
     model = ic.build_model(name).train().to(accelerator.device)
+    size = model.working_size if model.fixed_size else size
     family = ic.registry.get_family(model.family)
-    objective = family.objective(model.config).to(accelerator.device)
+    objective = family.objective(model.config, **options).to(accelerator.device)
     g_params = [p for p in model.parameters() if p.requires_grad]
     d_params = [p for p in objective.discriminator.parameters() if p.requires_grad]
     opt_g, opt_d = accelerator.prepare(torch.optim.Adam(g_params, 1e-4), torch.optim.Adam(d_params, 1e-4))
@@ -61,7 +64,7 @@ def measure(name: str, size: int, batch: int, steps: int, accelerator: Accelerat
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     median = statistics.median(times[1:])
-    return median, batch / median
+    return size, median, batch / median
 
 
 def main() -> None:
@@ -74,7 +77,19 @@ def main() -> None:
     parser.add_argument("--full_size", type=int, default=256)
     parser.add_argument("--mixed_precision", default="no", choices=["no", "bf16", "fp16"])
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (torch.set_num_threads)")
+    parser.add_argument(
+        "--objective",
+        nargs="*",
+        default=[],
+        metavar="FAMILY.KEY=VALUE",
+        help="objective options, e.g. isfrnet.perceptual=0 isfrnet.style=0 (no VGG16 weights)",
+    )
     args = parser.parse_args()
+    options: dict[str, dict[str, float]] = {}
+    for item in args.objective:
+        key, _, value = item.partition("=")
+        family_name, _, option = key.partition(".")
+        options.setdefault(family_name, {})[option] = float(value)
     torch.set_num_threads(args.threads)
     accelerator = Accelerator(cpu=args.device == "cpu", mixed_precision=args.mixed_precision)
     where = torch.cuda.get_device_name() if accelerator.device.type == "cuda" else f"CPU, {args.threads} threads"
@@ -87,11 +102,13 @@ def main() -> None:
     for kind, name in _presets(args.which):
         size = args.tiny_size if kind == "tiny" else args.full_size
         try:
-            seconds, rate = measure(name, size, args.batch, args.steps, accelerator)
+            family_options = options.get(name.split(".")[0], {})
+            size, seconds, rate = measure(name, size, args.batch, args.steps, accelerator, family_options)
         except (ic.WeightsError, ValueError) as error:  # e.g. a loss network whose weights are not here
             print(f"| {name} | {size} | not run: {error} | |", flush=True)
             continue
-        print(f"| {name} | {size} | {seconds:.3f} | {rate:.2f} |", flush=True)
+        note = ", ".join(f"{k}={v:g}" for k, v in options.get(name.split(".")[0], {}).items())
+        print(f"| {name}{f' ({note})' if note else ''} | {size} | {seconds:.3f} | {rate:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

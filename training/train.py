@@ -159,6 +159,11 @@ def train(config: TrainConfig) -> Path:
     torch.manual_seed(config.seed)  # same initial weights on every process
 
     model = build_generator(config).to(device)
+    if model.fixed_size and config.data.size != model.working_size:
+        raise SystemExit(
+            f"{model.name} runs at {model.working_size}x{model.working_size} only: set --data.size "
+            f"{model.working_size}"
+        )
     family = get_family(model.family)
     if family.objective is None:
         raise SystemExit(f"family {family.name!r} has no training objective (it cannot be trained here)")

@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> None:
         "--models",
         nargs="+",
         required=True,
-        help="model names or paths (ic.load_model: weights file, catalog name, Hub repo id, opencv.telea)",
+        help="model names or paths (ic.load_model: weights file, catalog name, Hub repo id, opencv.telea); "
+        "LABEL=MODEL names a model in the table",
     )
     parser.add_argument("--images", required=True, help="folder of evaluation images")
     parser.add_argument("--file_list", default="", help="text file of image paths relative to --images")
@@ -217,8 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch_size", type=int, default=8)
     args = parser.parse_args(argv)
+    models = dict(m.split("=", 1) if "=" in m else (m, m) for m in args.models)
     results = evaluate_models(
-        {m: m for m in args.models},
+        models,
         images=args.images,
         file_list=args.file_list,
         masks=args.masks,

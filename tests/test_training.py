@@ -296,3 +296,29 @@ def test_evaluate_protocol_spreads_masks_and_writes_tables(data: Path, tmp_path:
     table = write_report(results, tmp_path / "out")
     assert table.splitlines()[0] == "| Metric | Model | 0-20% | 20-40% | 40-60% |"
     assert (tmp_path / "out" / "results.json").is_file()
+
+
+#: Real families' tiny presets through the trainer, with objective options that need no downloaded loss networks.
+REAL_TINY = {
+    "mdrn.tiny": {},
+    "isfrnet.tiny": {"perceptual": 0, "style": 0},
+}
+
+
+@pytest.mark.parametrize(
+    "preset", [pytest.param(p, marks=pytest.mark.slow) if p == "isfrnet.tiny" else p for p in sorted(REAL_TINY)]
+)
+def test_real_family_trains_two_steps(preset: str, data: Path, tmp_path: Path):
+    from inpaint_core.registry import families
+    from training.train import train
+
+    if preset.split(".")[0] not in families():
+        pytest.skip(f"{preset} is not installed")
+    model = ic.build_model(preset)
+    size = model.working_size if model.fixed_size else 64
+    options = [x for k, v in REAL_TINY[preset].items() for x in (f"--objective.{k}", str(v))]
+    args = _args(data, tmp_path / "run", "--steps", "2", "--batch_size", "2", "--data.size", str(size))
+    config = parse_args([*args, "--model.preset", preset, "--model.imports", "", *options])
+    final = train(config)
+    assert ic.load_model(final / "model.safetensors").name == preset
+    assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 1

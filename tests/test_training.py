@@ -136,32 +136,17 @@ def test_data_is_a_function_of_seed_epoch_index(data: Path):
         assert next(single) == next(ranks[0]) + next(ranks[1])
 
 
-def test_progressive_stages_freeze_the_other_parameters(data: Path, tmp_path: Path):
-    """In-process run: 2 steps of stage 0 (encoder only), then 2 of stage 1 (decoder only); samples and logs."""
+def test_progressive_stages_freeze_the_other_parameters(data: Path, tmp_path: Path, monkeypatch):
+    """In-process run: 2 steps of stage 0 (encoder only), then 2 of stage 1 (decoder only); samples, logs and the
+    evaluation at intervals, whose table lands in the model card."""
     from training.train import train
 
-    config = parse_args(
-        _args(
-            data,
-            tmp_path / "run",
-            "--steps",
-            "4",
-            "--batch_size",
-            "2",
-            "--objective.staged",
-            "true",
-            "--schedule.stages",
-            "2,2",
-            "--ema.decay",
-            "0",
-            "--log.sample_every",
-            "2",
-            "--checkpoint.every",
-            "2",
-            "--model.imports",
-            "",
-        )
-    )  # registered above
+    monkeypatch.setenv("INPAINT_CACHE", str(tmp_path / "cache"))
+    stages = ["--objective.staged", "true", "--schedule.stages", "2,2", "--ema.decay", "0"]
+    intervals = ["--log.sample_every", "2", "--checkpoint.every", "2", "--eval.every", "2"]
+    evaluation = ["--eval.images", str(data / "img"), "--eval.masks", str(data / "masks"), "--eval.per_bucket", "2"]
+    args = _args(data, tmp_path / "run", "--steps", "4", "--batch_size", "2", *stages, *intervals, *evaluation)
+    config = parse_args([*args, "--model.imports", ""])  # registered above
     train(config)
     first = load_file(str(tmp_path / "run" / "checkpoints" / "step_00000002" / "generator.safetensors"))
     last = load_file(str(tmp_path / "run" / "final" / "model.safetensors"))
@@ -173,6 +158,8 @@ def test_progressive_stages_freeze_the_other_parameters(data: Path, tmp_path: Pa
     assert not torch.equal(last["decode.weight"], first["decode.weight"])
     assert (tmp_path / "run" / "samples" / "step_00000004.png").is_file()
     assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 2
+    assert (tmp_path / "run" / "eval" / "step_00000002" / "results.md").is_file()
+    assert "| PSNR ↑ | tinytest.tiny |" in (tmp_path / "run" / "final" / "README.md").read_text()
 
 
 @pytest.mark.slow

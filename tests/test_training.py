@@ -16,13 +16,20 @@ from PIL import Image
 from safetensors.torch import load_file
 
 import inpaint_core as ic
+from inpaint_core import registry
 from training.config import PRESETS, parse_args
 from training.data import InpaintingDataset, MaskSampler, StepBatchSampler
 
-from . import tiny_family  # noqa: F401  (registers tinytest.tiny here too, to load what the runs publish)
+from . import tiny_family
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True)
+def _tiny_family(monkeypatch):
+    """``tinytest.tiny`` registered for this module's tests only (to build it and load what the runs publish)."""
+    monkeypatch.setitem(registry._FAMILIES, "tinytest", tiny_family.FAMILY)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,7 @@
-"""A minimal trainable family for the trainer's tests (registered as ``tinytest.tiny`` on import).
+"""A minimal trainable family for the trainer's tests: ``tinytest.tiny``.
+
+Training subprocesses import it as ``tiny_family`` (``--model.imports``), which registers it; the test process
+registers :data:`FAMILY` per test only (a fixture), so other test modules never see it.
 
 Kept independent of the real families so the loop's tests run in seconds; the real families' tiny presets are
 tested too where they are installed.
@@ -14,7 +17,7 @@ from torch import nn
 
 from inpaint_core.losses.objective import GanObjective
 from inpaint_core.models.base import InpaintModel
-from inpaint_core.registry import Family, families, register_family
+from inpaint_core.registry import Family, register_family
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,9 @@ class TinyObjective(GanObjective):
         return real + fake, {"real": real.detach(), "fake": fake.detach()}
 
 
-if "tinytest" not in families():
-    register_family(
-        Family(
-            name="tinytest",
-            config_cls=TinyConfig,
-            model_cls=TinyNet,
-            presets={"tiny": TinyConfig()},
-            objective=TinyObjective,
-        )
-    )
+FAMILY = Family(
+    name="tinytest", config_cls=TinyConfig, model_cls=TinyNet, presets={"tiny": TinyConfig()}, objective=TinyObjective
+)
+
+if __name__ == "tiny_family":  # imported by a training subprocess (--model.imports tiny_family): register for real
+    register_family(FAMILY)

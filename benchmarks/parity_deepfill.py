@@ -31,7 +31,8 @@ def _images(size: tuple[int, int], seed: int) -> tuple[torch.Tensor, torch.Tenso
     image = torch.nn.functional.interpolate(low, size=size, mode="bicubic", align_corners=False).clamp(0, 1)
     image = (image + 0.05 * torch.rand(1, 3, height, width, generator=gen)).clamp(0, 1)
     hole = torch.zeros(1, 1, height, width)
-    top, left = int(torch.randint(0, height // 2, (1,), generator=gen)), int(torch.randint(0, width // 2, (1,), generator=gen))
+    top = int(torch.randint(0, height // 2, (1,), generator=gen))
+    left = int(torch.randint(0, width // 2, (1,), generator=gen))
     hole[..., top : top + height // 3, left : left + width // 3] = 1
     hole[..., height // 2 : height // 2 + 9, :] = 1
     return image, hole
@@ -90,7 +91,8 @@ def main() -> None:
                 got = model.predict(image, hole)
             diff = (got - expected).abs()
             worst = max(worst, diff.max().item())
-            print(f"| {spec} | {fuse} | {diff.max().item():.3g} | {diff.mean().item():.3g} | {expected.std().item():.3f} |")
+            stats = f"{diff.max().item():.3g} | {diff.mean().item():.3g} | {expected.std().item():.3f}"
+            print(f"| {spec} | {fuse} | {stats} |")
     print(f"\nworst max abs diff: {worst:.3g} ({'PASS' if worst <= 1e-4 else 'FAIL'} at 1e-4)")
 
 

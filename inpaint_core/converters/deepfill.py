@@ -1,9 +1,10 @@
 """Converter of DeepFillv2 checkpoints in the layout of nipponjo/deepfillv2-pytorch's ``networks_tf.py``.
 
 That port's files (``states_tf_places2.pth``, ``states_tf_celebahq.pth``: the official TF weights converted) hold
-``{'G': state_dict}`` with 84 keys named after the TF layers (``conv1.conv.weight``, ``conv13_upsample.conv.conv.bias``,
-``xconv1...``, ``pmconv...``, ``allconv...``). Ours nest the same tensors under ``generator.coarse.`` (``conv*``) and
-``generator.refine.`` (everything else); shapes are unchanged. The port's refactored ``networks.py`` layout
+``{'G': state_dict}`` with 84 keys named after the TF layers (``conv1.conv.weight``,
+``conv13_upsample.conv.conv.bias``, ``xconv1...``, ``pmconv...``, ``allconv...``). Ours nest the same tensors under
+``generator.coarse.`` (``conv*``) and ``generator.refine.`` (everything else); shapes are unchanged.
+The port's refactored ``networks.py`` layout
 (``stage1.conv1.conv.weight``, ...) and its fine-tuned weights are a different network and are refused.
 """
 
@@ -23,7 +24,7 @@ PORT_KEYS = 84
 
 
 def port_key_to_ours(key: str) -> str:
-    """``conv5.conv.weight`` -> ``generator.coarse.conv5.conv.weight``; ``xconv1...`` -> ``generator.refine.xconv1...``."""
+    """``conv5.conv.weight`` -> ``generator.coarse.conv5.conv.weight``; ``xconv1.*`` -> ``generator.refine.*``."""
     stage = "coarse" if key.startswith("conv") else "refine"
     return f"generator.{stage}.{key}"
 

@@ -103,7 +103,9 @@ class GatedDeconv2d(nn.Module):
     ``round(i * (n-1) / (2n-1))`` as TF1's ``resize_nearest_neighbor(align_corners=True)`` in the official code.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, padding: str = "tf_same", upsample: str = "nearest") -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, padding: str = "tf_same", upsample: str = "nearest"
+    ) -> None:
         super().__init__()
         if upsample not in UPSAMPLES:
             raise ValueError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")

@@ -123,7 +123,7 @@ class CoarseNet(nn.Module):
 
 
 class RefineNet(nn.Module):
-    """Stage 2: a dilated branch (``xconv*``) and a contextual-attention branch (``pmconv*``), merged (``allconv*``)."""
+    """Stage 2: a dilated branch (``xconv*``) and an attention branch (``pmconv*``), merged (``allconv*``)."""
 
     def __init__(self, config: DeepFillConfig) -> None:
         super().__init__()

@@ -2,3 +2,4 @@
 
 from . import opencv_engines  # noqa: F401
 from . import deepfill  # noqa: F401
+from . import progressive  # noqa: F401

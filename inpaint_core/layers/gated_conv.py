@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 
 PADDINGS = ("tf_same", "same")
-UPSAMPLES = ("nearest", "tf_align_corners")
 _ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "lrelu": lambda: nn.LeakyReLU(0.2)}
 
 
@@ -99,23 +98,13 @@ class GatedConv2d(nn.Module):
 class GatedDeconv2d(nn.Module):
     """x2 nearest upsampling then a 3x3 :class:`GatedConv2d` (DeepFillv2's ``gen_deconv``).
 
-    ``upsample="nearest"`` repeats each pixel (PyTorch, as the widely used port); ``"tf_align_corners"`` picks
-    ``round(i * (n-1) / (2n-1))`` as TF1's ``resize_nearest_neighbor(align_corners=True)`` in the official code.
+    The official code upsamples with TF1's ``resize_nearest_neighbor(align_corners=True)``, which for a factor of 2
+    picks ``round(i * (n-1) / (2n-1)) = i // 2``: exactly PyTorch's nearest (a test pins this).
     """
 
-    def __init__(
-        self, in_channels: int, out_channels: int, padding: str = "tf_same", upsample: str = "nearest"
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, padding: str = "tf_same") -> None:
         super().__init__()
-        if upsample not in UPSAMPLES:
-            raise ValueError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")
-        self.upsample = upsample
         self.conv = GatedConv2d(in_channels, out_channels, 3, padding=padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = (2 * x.shape[-2], 2 * x.shape[-1])
-        if self.upsample == "nearest":
-            x = F.interpolate(x, size=size, mode="nearest")
-        else:
-            x = tf_resize_nearest(x, size)
-        return self.conv(x)
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))

@@ -9,11 +9,12 @@ Native conventions: image in [-1, 1], mask 1 = hole, input ``cat(image * (1 - ma
 tanh outputs. ``predict`` converts from [0, 1] and returns the refined output.
 
 TF compatibility: ``padding="tf_same"`` is TF's asymmetric ``SAME`` padding; the attention downsampling picks TF's
-``align_corners=True`` indices. Two details of the official TF code that the widely used PyTorch port changes are
-config fields, set by default as the port has them so that converted port checkpoints reproduce the port:
-``upsample`` (port: PyTorch nearest; TF: ``"tf_align_corners"``) and ``attention_mask_resize`` (port: one pick by
-``4 * rate`` from the full-resolution mask, ``"direct"``; TF: to the 1/4 feature grid, then by ``rate``,
-``"two_step"``). ``attention_fuse`` is on by default as in TF (the port turns it off).
+``align_corners=True`` indices; the x2 upsampling of TF (nearest, ``align_corners=True``) equals PyTorch's nearest.
+Two details of the official TF code that the widely used PyTorch port changes are config fields:
+``attention_fuse`` (TF: True, our default; port: False) and ``attention_mask_resize`` (port: one pick by ``4 * rate``
+from the full-resolution mask, ``"direct"``, our default; TF: to the 1/4 feature grid, then by ``rate``,
+``"two_step"``). ``ic.convert_checkpoint("deepfill", port_file, out, attention_fuse=False)`` reproduces the port;
+add ``attention_mask_resize="two_step"`` to follow the official TF network in every detail we know of.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch
 from torch import nn
 
 from ..layers.contextual_attention import DOWNSAMPLES, ContextualAttention, downsample_nearest
-from ..layers.gated_conv import PADDINGS, UPSAMPLES, GatedConv2d, GatedDeconv2d, tf_resize_nearest
+from ..layers.gated_conv import PADDINGS, GatedConv2d, GatedDeconv2d, tf_resize_nearest
 from ..registry import Family, register_family
 from .base import InpaintModel
 
@@ -37,8 +38,6 @@ class DeepFillConfig:
     cnum: int = 48
     #: ``"tf_same"`` (TF ``SAME``: stride-2 layers pad 0 before, 1 after) or ``"same"`` (symmetric).
     padding: str = "tf_same"
-    #: x2 upsampling of ``gen_deconv``: ``"nearest"`` (PyTorch, as the port) or ``"tf_align_corners"`` (official TF).
-    upsample: str = "nearest"
     #: Score fusion in contextual attention (official TF: True; nipponjo's port: False).
     attention_fuse: bool = True
     #: Pixel picking of the attention's x ``1/rate`` downsampling: ``"tf_align_corners"`` or ``"stride"``.
@@ -55,7 +54,6 @@ class DeepFillConfig:
     def __post_init__(self) -> None:
         for name, value, allowed in (
             ("padding", self.padding, PADDINGS),
-            ("upsample", self.upsample, UPSAMPLES),
             ("attention_downsample", self.attention_downsample, DOWNSAMPLES),
             ("attention_mask_resize", self.attention_mask_resize, MASK_RESIZES),
         ):
@@ -88,13 +86,13 @@ def _dilated(config: DeepFillConfig, prefix: str) -> list:
 
 def _decoder(config: DeepFillConfig, prefix: str, in_channels: int, first: int) -> list:
     """TF's conv11 .. conv17 (``allconv11`` .. ``allconv17`` in the refinement net)."""
-    cnum, pad, up = config.cnum, config.padding, config.upsample
+    cnum, pad = config.cnum, config.padding
     return [
         (f"{prefix}{first}", GatedConv2d(in_channels, 2 * cnum, 3, padding=pad)),
         (f"{prefix}{first + 1}", GatedConv2d(2 * cnum, 2 * cnum, 3, padding=pad)),
-        (f"{prefix}{first + 2}_upsample", GatedDeconv2d(2 * cnum, cnum, padding=pad, upsample=up)),
+        (f"{prefix}{first + 2}_upsample", GatedDeconv2d(2 * cnum, cnum, padding=pad)),
         (f"{prefix}{first + 3}", GatedConv2d(cnum, cnum, 3, padding=pad)),
-        (f"{prefix}{first + 4}_upsample", GatedDeconv2d(cnum, cnum // 2, padding=pad, upsample=up)),
+        (f"{prefix}{first + 4}_upsample", GatedDeconv2d(cnum, cnum // 2, padding=pad)),
         (f"{prefix}{first + 5}", GatedConv2d(cnum // 2, cnum // 4, 3, padding=pad)),
         (f"{prefix}{first + 6}", GatedConv2d(cnum // 4, 3, 3, activation=None, padding=pad)),
     ]

@@ -244,3 +244,17 @@ def test_semantic_weights_resolve_or_fail_clearly(tmp_path, monkeypatch):
     save_file({k: v.contiguous() for k, v in reference.state_dict().items()}, str(path))
     loaded = semantic_network(layer="relu2_2", weights=path)
     assert torch.equal(loaded.features[0].weight, reference.features[0].weight)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"attention_mask_resize": "two_step"},
+    {"padding": "same", "attention_downsample": "stride"},
+    {"attention_downsample": "stride", "attention_mask_resize": "two_step"},
+])
+def test_deepfill_config_variants_run(overrides):
+    model = ic.build_model("deepfill.tiny", **overrides).eval()
+    image, hole = _inputs(size=48)
+    with torch.inference_mode():
+        assert torch.isfinite(model.predict(image, hole)).all()
+    with pytest.raises(ValueError):
+        ic.build_model("deepfill.tiny", attention_mask_resize="nope")

@@ -74,8 +74,10 @@ class GatedConv2d(nn.Module):
             raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
         self.gated = activation is not None and out_channels != 3
         self.out_channels = out_channels
-        self.kernel_size, self.stride, self.dilation, self.padding = kernel_size, stride, dilation, padding
-        symmetric = 0 if padding == "tf_same" else dilation * (kernel_size - 1) // 2
+        self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
+        # TF SAME equals symmetric padding for stride 1 and odd kernels: let the convolution pad (no copy).
+        self.pad_first = padding == "tf_same" and (stride != 1 or kernel_size % 2 == 0)
+        symmetric = 0 if self.pad_first else dilation * (kernel_size - 1) // 2
         self.conv = nn.Conv2d(
             in_channels, 2 * out_channels if self.gated else out_channels, kernel_size,
             stride=stride, padding=symmetric, dilation=dilation,
@@ -86,7 +88,7 @@ class GatedConv2d(nn.Module):
         nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.padding == "tf_same":
+        if self.pad_first:
             x = tf_same_pad(x, self.kernel_size, self.stride, self.dilation)
         x = self.conv(x)
         if not self.gated:

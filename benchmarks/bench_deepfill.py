@@ -1,7 +1,8 @@
 """Inference time and peak memory of DeepFillv2 and the progressive family (batch 1; median of N after a warm-up).
 
 Each case runs in its own subprocess so that its peak memory is its own: on CPU the peak resident set size of the
-process (``ru_maxrss``, which includes Python and torch), on CUDA ``torch.cuda.max_memory_allocated``. With
+process (``ru_maxrss``, which includes Python, torch and the model), on CUDA ``torch.cuda.max_memory_allocated``;
+"of which inference" is the growth of that peak during the timed runs (imports and weights excluded). With
 ``--official-dir`` (a checkout of nipponjo/deepfillv2-pytorch) the port's ``networks_tf.Generator`` runs as the
 baseline in the same run and the table gives our speed-up over it. Prints a Markdown table; asserts nothing.
 
@@ -67,6 +68,7 @@ def run_case(preset: str, overrides: dict, size: int, device: str, repeats: int,
     image, hole = _inputs(size, device)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
+    before = _peak_gb(device)
     times = []
     with torch.inference_mode():
         for i in range(repeats + 1):
@@ -78,11 +80,14 @@ def run_case(preset: str, overrides: dict, size: int, device: str, repeats: int,
                 torch.cuda.synchronize()
             if i:  # the first run is a warm-up
                 times.append(time.perf_counter() - start)
+    peak = _peak_gb(device)
+    return {"seconds": statistics.median(times), "peak_gb": peak, "inference_gb": peak - before}
+
+
+def _peak_gb(device: str) -> float:
     if device == "cuda":
-        peak = torch.cuda.max_memory_allocated() / 2**30
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
-    return {"seconds": statistics.median(times), "peak_gb": peak}
+        return torch.cuda.max_memory_allocated() / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
 
 
 def main() -> None:
@@ -103,8 +108,8 @@ def main() -> None:
         return
     names = [n for n in args.cases.split(",") if n != "port" or official]
     print(f"device {args.device}, {args.threads} threads, batch 1, 25 % hole, median of {args.repeats}\n")
-    print("| network | size | time (s) | peak memory (GB) | speed-up vs port |")
-    print("|---|---|---|---|---|")
+    print("| network | size | time (s) | peak memory (GB) | of which inference (GB) | speed-up vs port |")
+    print("|---|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
         results = {}
         for name in names:
@@ -117,7 +122,8 @@ def main() -> None:
         baseline = results.get("port")
         for name, result in results.items():
             ratio = f"{baseline['seconds'] / result['seconds']:.2f}x" if baseline else "-"
-            print(f"| {CASES[name][0]} | {size} | {result['seconds']:.3f} | {result['peak_gb']:.2f} | {ratio} |")
+            memory = f"{result['peak_gb']:.2f} | {result['inference_gb']:.2f}"
+            print(f"| {CASES[name][0]} | {size} | {result['seconds']:.3f} | {memory} | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ Faithful to the official TensorFlow code (``contextual_attention`` in ``inpaint_
 - the hole mask is evaluated **per sample** (``mask`` is ``[B, 1, h, w]``), where some ports use the first sample's.
 
 Memory: the layer loops over the batch and over chunks of foreground positions, so at most about ``max_scores``
-score values exist at a time (the full matrix is ``(H/8 * W/8)^2`` per image: 64 MiB at 512x512, 1 GiB at 1024).
+score values exist at a time (the full matrix is ``(H/8 * W/8)^2`` per image: 64 MiB at 512x512, 1 GiB at 1024;
+the default bound, 4 M values, is 16 MiB per temporary).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class _DiagonalFuse:
         lookup = torch.full((self.size + 1,), have.numel(), dtype=torch.long, device=have.device)
         lookup[have] = torch.arange(have.numel(), device=have.device)
         padded = F.pad(scores, (0, 1, 0, 1))  # zero row and column for out-of-range terms
-        return sum(padded[row[:, None], lookup[col][None, :]] for row, col in zip(rows, want_columns))
+        return sum(padded.index_select(1, lookup[col]).index_select(0, row) for row, col in zip(rows, want_columns))
 
     def __call__(self, scores: torch.Tensor, first: torch.Tensor, second: torch.Tensor,
                  chunk: torch.Tensor) -> torch.Tensor:
@@ -122,7 +123,7 @@ class ContextualAttention(nn.Module):
         softmax_scale: float = 10.0,
         fuse: bool = True,
         downsample: str = "tf_align_corners",
-        max_scores: int = 1 << 23,
+        max_scores: int = 1 << 22,
     ) -> None:
         super().__init__()
         if stride != 1:
@@ -158,16 +159,16 @@ class ContextualAttention(nn.Module):
         for i in range(batch):
             mm = valid[i].to(b.dtype)[:, None]  # [L, 1]
             keys_t = keys[i].transpose(0, 1)  # [L, C*k*k]
-            columns = []
+            patches = raw.new_empty(raw.shape[1:])  # pasted patches [C*k*k, L], filled chunk by chunk
             for start in range(0, positions, chunk):
-                wanted = torch.arange(start, min(start + chunk, positions), device=b.device)
+                end = min(start + chunk, positions)
                 if fuse is None:
-                    scores = keys_t @ queries[i][:, wanted]
+                    scores = keys_t @ queries[i][:, start:end]
                 else:
+                    wanted = torch.arange(start, end, device=b.device)
                     first, second = fuse.needed(wanted)
-                    scores = fuse(keys_t @ queries[i][:, first], first, second, wanted)
-                attention = torch.softmax(scores * mm * self.softmax_scale, dim=0) * mm
-                columns.append(raw[i] @ attention)  # [C*k*k, chunk]
-            patches = torch.cat(columns, dim=1)[None]
-            outputs.append(F.fold(patches, (height, width), kernel, stride=self.rate, padding=self.rate // 2) / 4.0)
-        return torch.cat(outputs, dim=0)
+                    scores = fuse(keys_t @ queries[i].index_select(1, first), first, second, wanted)
+                attention = torch.softmax(scores * (mm * self.softmax_scale), dim=0) * mm
+                patches[:, start:end] = raw[i] @ attention
+            outputs.append(F.fold(patches[None], (height, width), kernel, stride=self.rate, padding=self.rate // 2))
+        return torch.cat(outputs, dim=0) / 4.0

@@ -49,7 +49,7 @@ class DeepFillConfig:
     attention_fuse_k: int = 3
     attention_softmax_scale: float = 10.0
     #: Memory bound of the attention: score values computed at a time (per image, per chunk of positions).
-    attention_max_scores: int = 1 << 23
+    attention_max_scores: int = 1 << 22
 
     def __post_init__(self) -> None:
         for name, value, allowed in (

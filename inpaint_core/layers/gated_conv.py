@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 PADDINGS = ("tf_same", "same")
-_ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "lrelu": lambda: nn.LeakyReLU(0.2)}
+_ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU}
 
 
 def tf_same_pad_amounts(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:

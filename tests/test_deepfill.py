@@ -239,6 +239,9 @@ def test_semantic_weights_resolve_or_fail_clearly(tmp_path, monkeypatch):
         semantic_network(weights=None)
     with pytest.raises(WeightsError, match="did not resolve"):
         semantic_network(weights="vgg16")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(WeightsError, match="did not resolve"):
+        semantic_network()  # the default Hub weights, offline and not cached
     reference = VGG16Features("relu2_2")
     path = tmp_path / "vgg16.safetensors"
     save_file({k: v.contiguous() for k, v in reference.state_dict().items()}, str(path))

@@ -1,1 +1,1 @@
-"""Converters of official release checkpoints into our state-dict layouts (``torch.load(weights_only=True)`` only)."""
+"""Converters of official release checkpoints to our layout (read with ``torch.load(weights_only=True)``)."""

@@ -8,7 +8,8 @@ Semantic-aware patch GAN (Cai et al. 2022, from the poster only): ``phi`` = thos
 fully connected layer to 256-d features, and a projection with semantic features ``C(x)`` of a frozen pretrained
 network: ``logit = psi(phi(x)) + <phi(x), E(C(x))>`` per patch, where ``C(x)`` is average-pooled to the patch grid and
 ``E`` is a linear map to 256-d. Our choices (the poster names neither): ``C`` = VGG16 up to ``relu4_3`` (ImageNet
-weights in torchvision's ``features.*`` layout, resolved with :func:`inpaint_core.hub.resolve_weights`), conditioned
+weights in torchvision's ``features.*`` layout, resolved with :func:`inpaint_core.hub.resolve_weights`, by default
+from the Hub repo ``timm/vgg16.tv_in1k`` as the perceptual loss's VGG16), conditioned
 on the scored image itself (``condition="self"``) or on the real image (``"gt"``).
 """
 
@@ -25,6 +26,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from ..errors import UnknownModelError, WeightsError
 from ..hub import resolve_weights
 from ..layers.gated_conv import tf_same_pad
+from ..losses.perceptual_vgg import DEFAULT_VGG16_WEIGHTS
 
 SN_PATCH_WIDTHS = (64, 128, 256, 256, 256, 256)
 
@@ -102,7 +104,8 @@ class VGG16Features(nn.Module):
 
 
 def semantic_network(
-    name: str = "vgg16", layer: str = "relu4_3", weights: str | Path | None = "vgg16", allow_random: bool = False
+    name: str = "vgg16", layer: str = "relu4_3", weights: str | Path | None = DEFAULT_VGG16_WEIGHTS,
+    allow_random: bool = False,
 ) -> VGG16Features:
     """The frozen semantic network ``C``. ``weights`` is a path or a weights name for ``resolve_weights``;
     ``None`` leaves it random, which is only allowed with ``allow_random=True`` (tests)."""

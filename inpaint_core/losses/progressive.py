@@ -21,6 +21,7 @@ from ..discriminators.patch_gan import SN_PATCH_WIDTHS, SemanticPatchGAN, semant
 from ..models.progressive import ProgressiveConfig
 from .deepfill import coarse_refined_l1, hinge_d_loss, hinge_g_loss
 from .objective import GanObjective
+from .perceptual_vgg import DEFAULT_VGG16_WEIGHTS
 
 CONDITIONS = ("self", "gt")
 
@@ -34,7 +35,7 @@ class ProgressiveObjective(GanObjective):
         l1_weight: float = 1.0,
         semantic_net: str = "vgg16",
         semantic_layer: str = "relu4_3",
-        semantic_weights: str | Path | None = "vgg16",
+        semantic_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS,
         semantic_condition: str = "self",
         allow_random_semantic: bool = False,
         discriminator_widths: tuple[int, ...] = SN_PATCH_WIDTHS,

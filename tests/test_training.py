@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -294,13 +295,16 @@ def test_evaluate_protocol_spreads_masks_and_writes_tables(data: Path, tmp_path:
 
 #: Real families' tiny presets through the trainer, with objective options that need no downloaded loss networks.
 REAL_TINY = {
-    "mdrn.tiny": {},
+    "deepfill.tiny": {},
     "isfrnet.tiny": {"perceptual": 0, "style": 0},
+    "mdrn.tiny": {},
+    "progressive.tiny": {"semantic_weights": None, "allow_random_semantic": True},
 }
+SLOW_TINY = {"deepfill.tiny", "isfrnet.tiny"}
 
 
 @pytest.mark.parametrize(
-    "preset", [pytest.param(p, marks=pytest.mark.slow) if p == "isfrnet.tiny" else p for p in sorted(REAL_TINY)]
+    "preset", [pytest.param(p, marks=pytest.mark.slow) if p in SLOW_TINY else p for p in sorted(REAL_TINY)]
 )
 def test_real_family_trains_two_steps(preset: str, data: Path, tmp_path: Path):
     from inpaint_core.registry import families
@@ -310,7 +314,9 @@ def test_real_family_trains_two_steps(preset: str, data: Path, tmp_path: Path):
         pytest.skip(f"{preset} is not installed")
     model = ic.build_model(preset)
     size = model.working_size if model.fixed_size else 64
-    options = [x for k, v in REAL_TINY[preset].items() for x in (f"--objective.{k}", str(v))]
+    options = [x for k, v in REAL_TINY[preset].items() for x in (f"--objective.{k}", json.dumps(v))]
+    if preset == "progressive.tiny":  # the curriculum: stage 0 for one step, then stage 1
+        options += ["--schedule.stages", "1,1"]
     args = _args(data, tmp_path / "run", "--steps", "2", "--batch_size", "2", "--data.size", str(size))
     config = parse_args([*args, "--model.preset", preset, "--model.imports", "", *options])
     final = train(config)

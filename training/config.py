@@ -225,7 +225,7 @@ for _family in ("ctsdg", "deepfill", "progressive", "mdrn", "isfrnet"):
         data=DataConfig(size=64, num_workers=0),
         log=LogConfig(every=10, sample_every=100),
         checkpoint=CheckpointConfig(every=100),
-        schedule=ScheduleConfig(),
+        schedule=ScheduleConfig(stages="70,70,60" if _family == "progressive" else ""),
     )
 
 

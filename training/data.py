@@ -8,7 +8,7 @@ processes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +16,12 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from inpaint_core.masks import MASK_GENERATORS, load_mask_file
+from inpaint_core.masks.generators import MaskFn
+
 from .config import DataConfig, MaskConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-
-#: A mask generator: ``(height, width, generator) -> [1, H, W]`` float hole (1 = fill).
-MaskGenerator = Callable[[int, int, torch.Generator], torch.Tensor]
 
 
 def seeded(*keys: int) -> torch.Generator:
@@ -73,50 +73,8 @@ def load_image(path: Path, size: int, generator: torch.Generator | None, flip: b
 
 
 def load_mask(path: Path, size: int, invert: bool = False) -> torch.Tensor:
-    """``[1, size, size]`` binary hole from a mask file (white = hole unless ``invert``): area-resized (PIL's box
-    filter), then thresholded at one half."""
-    with Image.open(path) as handle:
-        gray = handle.convert("L")
-        if gray.size != (size, size):
-            gray = gray.resize((size, size), Image.Resampling.BOX)
-        array = np.asarray(gray)
-    hole = torch.from_numpy((array > 127).astype(np.float32))[None]
-    return 1 - hole if invert else hole
-
-
-def registered_generators() -> dict[str, MaskGenerator]:
-    """The mask generators of ``inpaint_core.masks.generators`` by name (empty before that module exists)."""
-    try:
-        from inpaint_core.masks import generators
-    except ImportError:
-        return {"box": _box, "free_form": _strokes}  # TEMPORARY until inpaint_core.masks.generators lands
-    return dict(generators.MASK_GENERATORS)
-
-
-def _box(height: int, width: int, generator: torch.Generator) -> torch.Tensor:
-    hole = torch.zeros(1, height, width)
-    h = int(torch.randint(height // 8, height // 2 + 1, (1,), generator=generator))
-    w = int(torch.randint(width // 8, width // 2 + 1, (1,), generator=generator))
-    top = int(torch.randint(0, height - h + 1, (1,), generator=generator))
-    left = int(torch.randint(0, width - w + 1, (1,), generator=generator))
-    hole[:, top : top + h, left : left + w] = 1
-    return hole
-
-
-def _strokes(height: int, width: int, generator: torch.Generator) -> torch.Tensor:
-    import cv2
-
-    rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator)))
-    canvas = np.zeros((height, width), np.uint8)
-    for _ in range(rng.integers(1, 5)):
-        point = rng.integers(0, [width, height])
-        thickness = int(rng.integers(max(2, width // 32), max(3, width // 10)))
-        for _ in range(rng.integers(2, 8)):
-            angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(width / 16, width / 4)
-            end = np.clip(point + length * np.array([np.cos(angle), np.sin(angle)]), 0, [width - 1, height - 1])
-            cv2.line(canvas, tuple(int(v) for v in point), tuple(int(v) for v in end), 1, thickness)
-            point = end.astype(int)
-    return torch.from_numpy(canvas).float()[None]
+    """``[1, size, size]`` binary hole from a mask file (white = hole unless ``invert``), nearest-resized."""
+    return load_mask_file(path, (size, size), invert)[None]
 
 
 def parse_mix(spec: str) -> dict[str, float]:
@@ -143,8 +101,8 @@ class MaskSampler:
         self.invert = config.invert
         self.augment = config.augment
         self.weights = parse_mix(config.mix)
-        available = registered_generators()
-        self.sources: dict[str, MaskGenerator] = {}
+        available = MASK_GENERATORS
+        self.sources: dict[str, MaskFn] = {}
         for name in self.weights:
             if name == "files":
                 continue

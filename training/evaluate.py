@@ -1,12 +1,12 @@
 """Score models in the protocol of the seeds' tables (``research/methods.md`` section 7).
 
-Protocol: each image is resized (shorter side) and centre-cropped to 256x256; masks are area-resized to 256 and
-thresholded, and their hole ratio is measured **at 256**; masks are put in buckets by that ratio (``lo < r <= hi``:
-0-20/20-40/40-60 % and/or 10 % steps). In each bucket, ``per_bucket`` masks are taken evenly spread over the bucket's
-whole sorted list (the NVIDIA files come in blocks ordered by ratio and border contact, so the first N would be the
-easiest), and paired in order with ``per_bucket`` images spread evenly over the sorted image list (the same images in
-every bucket). The model's raw prediction is composited with the known pixels, rounded to 8 bits, and scored against
-the original: L1 (%), PSNR, SSIM (7x7 uniform window), plus LPIPS and FID where available (``training.metrics``).
+Protocol: each image is resized (shorter side) and centre-cropped to 256x256; masks are nearest-resized to 256, and
+their hole ratio is measured **at 256**; masks are put in buckets by that ratio (``lo < r <= hi``: 0-20/20-40/40-60
+% and/or 10 % steps). In each bucket, ``per_bucket`` masks are taken evenly spread over the bucket's whole sorted
+list (the NVIDIA files come in blocks ordered by ratio and border contact, so the first N would be the easiest), and
+paired in order with ``per_bucket`` images spread evenly over the sorted image list (the same images in every
+bucket). The model's raw prediction is composited with the known pixels, rounded to 8 bits, and scored against the
+original: L1 (%), PSNR, SSIM (7x7 uniform window), plus LPIPS and FID where available (``training.metrics``).
 
     python -m training.evaluate --models opencv.telea runs/x/final/model.safetensors \\
         --images ../shared/data/faces/utkface/images --file_list ../shared/data/faces/utkface/eval.txt \\
@@ -58,7 +58,8 @@ def mask_ratios(files: list[Path], size: int = SIZE, cache_dir: Path | None = No
     """Hole ratio of every mask at ``size``, cached by (folder, size, file list) because a full NVIDIA set takes
     about half a minute to measure."""
     cache_dir = cache_dir or Path(os.environ.get("INPAINT_CACHE", Path.home() / ".cache" / "inpaint_core"))
-    key = hashlib.sha256(json.dumps([size, [str(f.resolve()) for f in files]]).encode()).hexdigest()[:16]
+    identity = ["nearest", size, [str(f.resolve()) for f in files]]  # how they were resized is part of the key
+    key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     cache = cache_dir / f"mask_ratios_{key}.json"
     if cache.is_file():
         return json.loads(cache.read_text())

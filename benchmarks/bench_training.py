@@ -23,13 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import inpaint_core as ic  # noqa: E402
 from inpaint_core.registry import families  # noqa: E402
+from training.config import parse_literal  # noqa: E402
 from training.train import gan_step  # noqa: E402
 
 
-def _presets(which: list[str]) -> list[tuple[str, str]]:
+def _presets(which: list[str], only: list[str]) -> list[tuple[str, str]]:
     chosen = []
     for family in families().values():
-        if family.objective is None:
+        if family.objective is None or (only and family.name not in only):
             continue
         full = next((p for p in family.presets if p != "tiny"), None)
         for kind in which:
@@ -40,7 +41,7 @@ def _presets(which: list[str]) -> list[tuple[str, str]]:
 
 
 def measure(
-    name: str, size: int, batch: int, steps: int, accelerator: Accelerator, options: dict[str, float]
+    name: str, size: int, batch: int, steps: int, accelerator: Accelerator, options: dict[str, object]
 ) -> tuple[int, float, float]:
     """(size used, median seconds per step, images per second); fixed-size networks run at their own size."""
     torch.manual_seed(0)
@@ -71,6 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--which", nargs="+", default=["tiny", "full"], choices=["tiny", "full"])
+    parser.add_argument("--families", nargs="*", default=[], help="only these families (default: all trainable)")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--tiny_size", type=int, default=128)
@@ -82,14 +84,15 @@ def main() -> None:
         nargs="*",
         default=[],
         metavar="FAMILY.KEY=VALUE",
-        help="objective options, e.g. isfrnet.perceptual=0 isfrnet.style=0 (no VGG16 weights)",
+        help="objective options (JSON values), e.g. isfrnet.perceptual=0 progressive.semantic_weights=null "
+        "progressive.allow_random_semantic=true (to run without VGG16 weights)",
     )
     args = parser.parse_args()
-    options: dict[str, dict[str, float]] = {}
+    options: dict[str, dict[str, object]] = {}
     for item in args.objective:
         key, _, value = item.partition("=")
         family_name, _, option = key.partition(".")
-        options.setdefault(family_name, {})[option] = float(value)
+        options.setdefault(family_name, {})[option] = parse_literal(value)
     torch.set_num_threads(args.threads)
     accelerator = Accelerator(cpu=args.device == "cpu", mixed_precision=args.mixed_precision)
     where = torch.cuda.get_device_name() if accelerator.device.type == "cuda" else f"CPU, {args.threads} threads"
@@ -99,7 +102,7 @@ def main() -> None:
     )
     print("| preset | size | s / step | images / s |")
     print("|---|---|---:|---:|")
-    for kind, name in _presets(args.which):
+    for kind, name in _presets(args.which, args.families):
         size = args.tiny_size if kind == "tiny" else args.full_size
         try:
             family_options = options.get(name.split(".")[0], {})
@@ -107,7 +110,7 @@ def main() -> None:
         except (ic.WeightsError, ValueError) as error:  # e.g. a loss network whose weights are not here
             print(f"| {name} | {size} | not run: {error} | |", flush=True)
             continue
-        note = ", ".join(f"{k}={v:g}" for k, v in options.get(name.split(".")[0], {}).items())
+        note = ", ".join(f"{k}={v}" for k, v in options.get(name.split(".")[0], {}).items())
         print(f"| {name}{f' ({note})' if note else ''} | {size} | {seconds:.3f} | {rate:.2f} |", flush=True)
 
 

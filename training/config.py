@@ -273,7 +273,7 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _parse_literal(text: str) -> Any:
+def parse_literal(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -333,7 +333,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         flag = rest.pop(0)
         if not flag.startswith("--objective.") or not rest:
             parser.error(f"unrecognised argument {flag!r}")
-        objective[flag.removeprefix("--objective.")] = _parse_literal(rest.pop(0))
+        objective[flag.removeprefix("--objective.")] = parse_literal(rest.pop(0))
     if args.preset and args.preset not in PRESETS:
         parser.error(f"unknown preset {args.preset!r}; choose one of {', '.join(PRESETS)}")
     config = _copy(PRESETS[args.preset]) if args.preset else TrainConfig()

@@ -1,4 +1,5 @@
-"""Patch discriminators of DeepFillv2 (SN-PatchGAN) and of the progressive family (semantic-aware projection).
+"""Patch discriminators: SN-PatchGAN (DeepFillv2; MDRN and ISFRNet use it with symmetric padding) and the
+progressive family's semantic-aware projection discriminator.
 
 SN-PatchGAN (official TF ``build_sn_patch_gan_discriminator``): six 5x5 stride-2 convolutions with spectral
 normalisation, TF ``SAME`` padding and leaky ReLU 0.2 (after the last one too), widths 64, 128, 256, 256, 256, 256, on
@@ -25,38 +26,67 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ..errors import UnknownModelError, WeightsError
 from ..hub import resolve_weights
-from ..layers.gated_conv import tf_same_pad
+from ..layers.gated_conv import PADDINGS, tf_same_pad
 from ..losses.perceptual_vgg import DEFAULT_VGG16_WEIGHTS
 
 SN_PATCH_WIDTHS = (64, 128, 256, 256, 256, 256)
 
 
-class SNConvStack(nn.Module):
-    """Strided 5x5 spectral-norm convolutions with TF ``SAME`` padding and leaky ReLU 0.2 after each."""
+def sn_patch_widths(width: int = 64, layers: int = 6) -> tuple[int, ...]:
+    """``width * 2**i`` capped at ``4 * width`` for ``layers`` convolutions (64 and 6 give :data:`SN_PATCH_WIDTHS`)."""
+    return tuple(width * min(2**i, 4) for i in range(layers))
 
-    def __init__(self, in_channels: int, widths: tuple[int, ...] = SN_PATCH_WIDTHS, kernel_size: int = 5) -> None:
+
+class SNConvStack(nn.Module):
+    """Strided spectral-norm convolutions, each followed by leaky ReLU 0.2 (the last one only if
+    ``last_activation``). ``padding``: ``"tf_same"`` (TensorFlow's ``SAME``, DeepFillv2) or ``"same"``
+    (``(k - 1) // 2`` on both sides)."""
+
+    def __init__(
+        self, in_channels: int, widths: tuple[int, ...] = SN_PATCH_WIDTHS, kernel_size: int = 5,
+        padding: str = "tf_same", last_activation: bool = True,
+    ) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+        self.kernel_size, self.tf_same, self.last_activation = kernel_size, padding == "tf_same", last_activation
         channels = (in_channels, *widths)
+        symmetric = 0 if self.tf_same else (kernel_size - 1) // 2
         self.convs = nn.ModuleList(
-            spectral_norm(nn.Conv2d(a, b, kernel_size, stride=2)) for a, b in zip(channels, channels[1:])
+            spectral_norm(nn.Conv2d(a, b, kernel_size, stride=2, padding=symmetric))
+            for a, b in zip(channels, channels[1:])
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for conv in self.convs:
-            x = F.leaky_relu(conv(tf_same_pad(x, self.kernel_size, 2)), 0.2)
-        return x
+    def forward(self, x: torch.Tensor, return_features: bool = False):
+        """The last map, and the list of every layer's output (after its activation) if ``return_features``."""
+        features = []
+        last = len(self.convs) - 1
+        for index, conv in enumerate(self.convs):
+            x = conv(tf_same_pad(x, self.kernel_size, 2) if self.tf_same else x)
+            if index < last or self.last_activation:
+                x = F.leaky_relu(x, 0.2)
+            features.append(x)
+        return (x, features) if return_features else x
 
 
 class SNPatchGAN(nn.Module):
-    """DeepFillv2's discriminator: ``forward(image, hole)`` -> logits ``[B, 256 * H/64 * W/64]``."""
+    """SN-PatchGAN on ``cat(image, hole)``: ``forward(image, hole)`` -> logits ``[B, C * h * w]``.
 
-    def __init__(self, in_channels: int = 4, widths: tuple[int, ...] = SN_PATCH_WIDTHS) -> None:
+    The defaults are DeepFillv2's discriminator (TF padding, activation after the last layer). MDRN and ISFRNet use
+    ``padding="same", last_activation=False``; ``return_features=True`` also returns every layer's output (MDRN's
+    InCo² feature space).
+    """
+
+    def __init__(
+        self, in_channels: int = 4, widths: tuple[int, ...] = SN_PATCH_WIDTHS, padding: str = "tf_same",
+        last_activation: bool = True,
+    ) -> None:
         super().__init__()
-        self.body = SNConvStack(in_channels, widths)
+        self.body = SNConvStack(in_channels, tuple(widths), padding=padding, last_activation=last_activation)
 
-    def forward(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-        return self.body(torch.cat([image, hole], dim=1)).flatten(1)
+    def forward(self, image: torch.Tensor, hole: torch.Tensor, return_features: bool = False):
+        logits, features = self.body(torch.cat([image, hole], dim=1), return_features=True)
+        return (logits.flatten(1), features) if return_features else logits.flatten(1)
 
 
 # VGG16 ``features`` indices (torchvision layout): convolutions, and the ReLU ending each named layer.

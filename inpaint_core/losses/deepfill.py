@@ -1,4 +1,4 @@
-"""DeepFillv2's training objective (official TF ``build_graph_with_losses``) and the hinge losses it uses.
+"""DeepFillv2's training objective (official TF ``build_graph_with_losses``).
 
 Generator: ``l1_weight * (mean|x - coarse| + mean|x - refined|)`` over all pixels, plus ``gan_weight * -E[D(fake)]``;
 discriminator: ``0.5 * E[relu(1 - D(real))] + 0.5 * E[relu(1 + D(fake))]``. The fake is the refined output
@@ -13,21 +13,9 @@ from torch import nn
 
 from ..discriminators.patch_gan import SN_PATCH_WIDTHS, SNPatchGAN
 from ..models.base import InpaintModel
+from .adversarial import hinge_d_loss, hinge_g_loss
 from .objective import GanObjective
-
-
-def hinge_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """``0.5 * mean(relu(1 - real)) + 0.5 * mean(relu(1 + fake))`` (neuralgym's ``gan_hinge_loss``)."""
-    return 0.5 * torch.relu(1 - real).mean() + 0.5 * torch.relu(1 + fake).mean()
-
-
-def hinge_g_loss(fake: torch.Tensor) -> torch.Tensor:
-    return -fake.mean()
-
-
-def coarse_refined_l1(target: torch.Tensor, coarse: torch.Tensor, refined: torch.Tensor) -> torch.Tensor:
-    """DeepFillv2's ``ae_loss``: L1 of both stages over all pixels (images in [-1, 1])."""
-    return (target - coarse).abs().mean() + (target - refined).abs().mean()
+from .reconstruction import coarse_refined_l1
 
 
 class DeepFillObjective(GanObjective):

@@ -11,18 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-
-from ..discriminators.patch import SNPatchDiscriminator
+from ..discriminators.patch_gan import SNPatchGAN, sn_patch_widths
+from .adversarial import hinge_d_terms, hinge_g_loss
 from .identity import IdentityLoss
 from .objective import GanObjective
 from .perceptual_vgg import DEFAULT_VGG16_WEIGHTS, VGG16Features, perceptual_and_style
-
-
-def masked_l1(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over all pixels of ``|output - target| * mask`` (PConv's normalisation)."""
-    return ((output - target).abs() * mask).mean()
+from .reconstruction import hole_valid_l1, masked_l1
 
 
 class ISFRNetObjective(GanObjective):
@@ -45,7 +39,7 @@ class ISFRNetObjective(GanObjective):
         super().__init__()
         self.weights = {"l1_hole": l1_hole, "l1_valid": l1_valid, "stage2_l1": stage2_weight,
                         "perceptual": perceptual, "style": style, "adversarial": adversarial, "identity": identity}
-        self.discriminator = SNPatchDiscriminator(4, disc_width, disc_layers)
+        self.discriminator = SNPatchGAN(4, sn_patch_widths(disc_width, disc_layers), "same", last_activation=False)
         self.vgg = VGG16Features(vgg_weights) if perceptual or style else None
         if identity and identity_weights is None:
             raise ValueError("the identity term needs identity_weights (ArcFace IR-SE-50 as safetensors)")
@@ -58,13 +52,12 @@ class ISFRNetObjective(GanObjective):
         terms = {
             "l1_hole": masked_l1(out, image, hole),
             "l1_valid": masked_l1(out, image, 1 - hole),
-            "stage2_l1": self.weights["l1_hole"] * masked_l1(coarse, image, hole)
-            + self.weights["l1_valid"] * masked_l1(coarse, image, 1 - hole),
+            "stage2_l1": hole_valid_l1(coarse, image, hole, self.weights["l1_hole"], self.weights["l1_valid"]),
         }
         if self.vgg is not None:
             terms["perceptual"], terms["style"] = perceptual_and_style(self.vgg, [out, composite], image)
         if self.weights["adversarial"]:
-            terms["adversarial"] = -self.discriminator(composite * 2 - 1, hole).mean()
+            terms["adversarial"] = hinge_g_loss(self.discriminator(composite * 2 - 1, hole))
         if self.identity is not None:
             terms["identity"] = self.identity(out, image)
         total = sum(self.weights[name] * value for name, value in terms.items())
@@ -72,6 +65,5 @@ class ISFRNetObjective(GanObjective):
 
     def discriminator_step(self, image, hole, outputs):
         composite = (image * (1 - hole) + outputs["image"].detach() * hole) * 2 - 1
-        real = F.relu(1 - self.discriminator(image * 2 - 1, hole)).mean()
-        fake = F.relu(1 + self.discriminator(composite, hole)).mean()
+        real, fake = hinge_d_terms(self.discriminator(image * 2 - 1, hole), self.discriminator(composite, hole))
         return real + fake, {"d_real": real.detach(), "d_fake": fake.detach()}

@@ -23,9 +23,11 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..discriminators.mdrn import PatchDiscriminator
+from ..discriminators.patch_gan import SNPatchGAN, sn_patch_widths
 from ..models.mdrn import MDRN, MDRNConfig
+from .adversarial import hinge_d_terms, hinge_g_loss
 from .objective import GanObjective
+from .reconstruction import hole_valid_l1, masked_l1
 
 
 def inco2_loss(
@@ -112,7 +114,8 @@ class MDRNObjective(GanObjective):
         super().__init__()
         if not 0 <= inco2_layer < discriminator_layers:
             raise ValueError(f"inco2_layer must be in [0, {discriminator_layers}), got {inco2_layer}")
-        self.discriminator = PatchDiscriminator(4, discriminator_channels, discriminator_layers)
+        self.discriminator = SNPatchGAN(4, sn_patch_widths(discriminator_channels, discriminator_layers), "same",
+                                        last_activation=False)
         self.weights = {"hole": hole_weight, "valid": valid_weight, "coarse": coarse_weight,
                         "adversarial": adversarial_weight, "inter": inter_weight, "intra": intra_weight,
                         "compactness": compactness_weight, "separateness": separateness_weight,
@@ -120,22 +123,21 @@ class MDRNObjective(GanObjective):
         self.inco2_layer, self.inco2_tokens = inco2_layer, inco2_tokens
 
     def _score(self, image: torch.Tensor, hole: torch.Tensor):
-        return self.discriminator(torch.cat([image * 2 - 1, hole], dim=1), return_features=True)
+        return self.discriminator(image * 2 - 1, hole, return_features=True)
 
     def generator_step(self, model: MDRN, image: torch.Tensor, hole: torch.Tensor):
         outputs = model.forward_train(image, hole)
         prediction = outputs["image"]
         composite = image + hole * (prediction - image)
         terms = {
-            "hole": (hole * (prediction - image)).abs().mean(),
-            "valid": ((1 - hole) * (prediction - image)).abs().mean(),
-            "coarse": (self.weights["hole"] * hole + self.weights["valid"] * (1 - hole)).mul(
-                (outputs["coarse"] - image).abs()).mean(),
+            "hole": masked_l1(prediction, image, hole),
+            "valid": masked_l1(prediction, image, 1 - hole),
+            "coarse": hole_valid_l1(outputs["coarse"], image, hole, self.weights["hole"], self.weights["valid"]),
         }
         scores, fake_features = self._score(composite, hole)
         with torch.no_grad():
             _, real_features = self._score(image, hole)
-        terms["adversarial"] = -scores.mean()
+        terms["adversarial"] = hinge_g_loss(scores)
         terms["inter"], terms["intra"] = inco2_loss(fake_features[self.inco2_layer],
                                                     real_features[self.inco2_layer], hole, self.inco2_tokens)
         query, gate = outputs["memory_query"], outputs["memory_gate"]
@@ -148,5 +150,5 @@ class MDRNObjective(GanObjective):
         fake = image + hole * (outputs["image"].detach() - image)
         real_scores, _ = self._score(image, hole)
         fake_scores, _ = self._score(fake, hole)
-        real, fake_term = F.relu(1 - real_scores).mean(), F.relu(1 + fake_scores).mean()
+        real, fake_term = hinge_d_terms(real_scores, fake_scores)
         return real + fake_term, {"real": real.detach(), "fake": fake_term.detach()}

@@ -9,10 +9,11 @@ from safetensors.torch import save_file
 
 import inpaint_core as ic
 from inpaint_core.converters.deepfill import PORT_KEYS
-from inpaint_core.discriminators.patch_gan import VGG16Features, semantic_network
+from inpaint_core.discriminators.patch_gan import semantic_network
 from inpaint_core.errors import WeightsError
 from inpaint_core.layers.contextual_attention import ContextualAttention
 from inpaint_core.layers.gated_conv import GatedConv2d, GatedDeconv2d, tf_nearest_indices, tf_same_pad_amounts
+from inpaint_core.layers.vgg import VGG16Features
 from inpaint_core.models.progressive import downsample_masked, stage_size
 from inpaint_core.registry import get_family
 
@@ -242,7 +243,7 @@ def test_semantic_weights_resolve_or_fail_clearly(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(WeightsError, match="did not resolve"):
         semantic_network()  # the default Hub weights, offline and not cached
-    reference = VGG16Features("relu2_2")
+    reference = VGG16Features(("relu2_2",))
     path = tmp_path / "vgg16.safetensors"
     save_file({k: v.contiguous() for k, v in reference.state_dict().items()}, str(path))
     loaded = semantic_network(layer="relu2_2", weights=path)

@@ -7,9 +7,11 @@ import torch
 from safetensors.torch import save_file
 
 import inpaint_core as ic
+from inpaint_core.errors import WeightsError
+from inpaint_core.layers.vgg import VGG16Features
 from inpaint_core.losses.identity import ArcFaceIRSE50
 from inpaint_core.losses.isfrnet import ISFRNetObjective
-from inpaint_core.losses.perceptual_vgg import VGG16Features
+from inpaint_core.losses.perceptual_vgg import PERCEPTUAL_TAPS
 from inpaint_core.registry import get_family
 
 torch.set_num_threads(1)
@@ -26,7 +28,7 @@ def _inputs(batch: int = 2, size: int = 64):
 @pytest.fixture
 def vgg_file(tmp_path):
     torch.manual_seed(0)
-    state = {f"features.{k}": v for k, v in VGG16Features(None).features.state_dict().items()}
+    state = {f"features.{k}": v for k, v in VGG16Features(PERCEPTUAL_TAPS).features.state_dict().items()}
     save_file(state, str(tmp_path / "vgg16.safetensors"))
     return tmp_path / "vgg16.safetensors"
 
@@ -93,6 +95,13 @@ def test_objective_steps(vgg_file):
     trainable = {id(p) for p in objective.generator_parameters(model)}
     assert trainable and not any(id(p) in trainable for p in model.psp.parameters())
     assert not any(p.requires_grad for p in objective.vgg.parameters())
+
+
+def test_random_vgg_only_when_allowed():
+    with pytest.raises(WeightsError, match="perceptual"):
+        ISFRNetObjective(vgg_weights=None, disc_width=8, disc_layers=2)
+    objective = ISFRNetObjective(vgg_weights=None, allow_random_vgg=True, disc_width=8, disc_layers=2)
+    assert objective.vgg.out_channels == 256
 
 
 def test_identity_term_is_optional(tmp_path):

@@ -20,14 +20,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..errors import UnknownModelError, WeightsError
-from ..hub import resolve_weights
 from ..layers.gated_conv import PADDINGS, tf_same_pad
-from ..losses.perceptual_vgg import DEFAULT_VGG16_WEIGHTS
+from ..layers.vgg import DEFAULT_VGG16_WEIGHTS, VGG16Features, vgg16_features
 
 SN_PATCH_WIDTHS = (64, 128, 256, 256, 256, 256)
 
@@ -89,50 +86,6 @@ class SNPatchGAN(nn.Module):
         return (logits.flatten(1), features) if return_features else logits.flatten(1)
 
 
-# VGG16 ``features`` indices (torchvision layout): convolutions, and the ReLU ending each named layer.
-_VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
-VGG16_LAYERS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class VGG16Features(nn.Module):
-    """Frozen VGG16 ``features`` up to a named ReLU; input in [-1, 1], ImageNet-normalised inside."""
-
-    def __init__(self, layer: str = "relu4_3") -> None:
-        super().__init__()
-        if layer not in VGG16_LAYERS:
-            raise ValueError(f"layer must be one of {sorted(VGG16_LAYERS)}, got {layer!r}")
-        modules: list[nn.Module] = []
-        channels = 3
-        for item in _VGG16:
-            if item == "M":
-                modules.append(nn.MaxPool2d(2, 2))
-            else:
-                modules += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU()]
-                channels = item
-        self.features = nn.Sequential(*modules[: VGG16_LAYERS[layer] + 1])
-        self.out_channels = [m for m in self.features if isinstance(m, nn.Conv2d)][-1].out_channels
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        self.requires_grad_(False)
-
-    def load_weights(self, path: str | Path) -> None:
-        """Load torchvision's ``vgg16`` state dict (as safetensors; ``features.*`` keys, others ignored)."""
-        state = load_file(str(path))
-        own = self.state_dict()
-        missing = sorted(set(own) - set(state))
-        if missing:
-            raise WeightsError(f"{path} lacks VGG16 tensors {missing[:4]}...: expected torchvision's vgg16 layout")
-        self.load_state_dict({key: state[key] for key in own})
-
-    def train(self, mode: bool = True) -> VGG16Features:
-        return super().train(False)  # always frozen
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(((x + 1) / 2 - self.mean) / self.std)
-
-
 def semantic_network(
     name: str = "vgg16", layer: str = "relu4_3", weights: str | Path | None = DEFAULT_VGG16_WEIGHTS,
     allow_random: bool = False,
@@ -141,22 +94,8 @@ def semantic_network(
     ``None`` leaves it random, which is only allowed with ``allow_random=True`` (tests)."""
     if name != "vgg16":
         raise ValueError(f"semantic network {name!r} is not available; use 'vgg16'")
-    network = VGG16Features(layer)
-    if weights is None:
-        if not allow_random:
-            raise WeightsError("the semantic-aware discriminator needs pretrained semantic_weights; a random "
-                               "network is allowed only for tests (allow_random_semantic=True)")
-        return network
-    try:
-        path = resolve_weights(weights)
-    except (WeightsError, UnknownModelError) as error:
-        raise WeightsError(
-            f"the semantic network's weights {str(weights)!r} did not resolve ({error}). Save torchvision's "
-            "ImageNet vgg16 state dict as safetensors (keys features.*) and pass its path as semantic_weights, "
-            "or put it in a models folder under that name."
-        ) from error
-    network.load_weights(path)
-    return network
+    return vgg16_features((layer,), weights, allow_random=allow_random,
+                          purpose="the semantic-aware discriminator (semantic_weights)")
 
 
 class SemanticPatchGAN(nn.Module):
@@ -179,7 +118,7 @@ class SemanticPatchGAN(nn.Module):
 
     def forward(self, image: torch.Tensor, hole: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         features = self.fc(self.body(torch.cat([image, hole], dim=1)))
-        semantic = self.semantic(image if condition is None else condition)
+        semantic = self.semantic(((image if condition is None else condition) + 1) / 2)[-1]
         embedded = self.embed(F.adaptive_avg_pool2d(semantic, features.shape[-2:]))
         logits = self.head(features) + (features * embedded).sum(1, keepdim=True)
         return logits.flatten(1)

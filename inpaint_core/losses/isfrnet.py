@@ -12,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..discriminators.patch_gan import SNPatchGAN, sn_patch_widths
+from ..layers.vgg import DEFAULT_VGG16_WEIGHTS
 from .adversarial import hinge_d_terms, hinge_g_loss
 from .identity import IdentityLoss
 from .objective import GanObjective
-from .perceptual_vgg import DEFAULT_VGG16_WEIGHTS, VGG16Features, perceptual_and_style
+from .perceptual_vgg import perceptual_and_style, perceptual_vgg
 from .reconstruction import hole_valid_l1, masked_l1
 
 
@@ -35,12 +36,13 @@ class ISFRNetObjective(GanObjective):
         identity_weights: str | Path | None = None,
         disc_width: int = 64,
         disc_layers: int = 6,
+        allow_random_vgg: bool = False,
     ) -> None:
         super().__init__()
         self.weights = {"l1_hole": l1_hole, "l1_valid": l1_valid, "stage2_l1": stage2_weight,
                         "perceptual": perceptual, "style": style, "adversarial": adversarial, "identity": identity}
         self.discriminator = SNPatchGAN(4, sn_patch_widths(disc_width, disc_layers), "same", last_activation=False)
-        self.vgg = VGG16Features(vgg_weights) if perceptual or style else None
+        self.vgg = perceptual_vgg(vgg_weights, allow_random_vgg) if perceptual or style else None
         if identity and identity_weights is None:
             raise ValueError("the identity term needs identity_weights (ArcFace IR-SE-50 as safetensors)")
         self.identity = IdentityLoss(identity_weights) if identity else None

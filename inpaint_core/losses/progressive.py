@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from ..discriminators.patch_gan import SN_PATCH_WIDTHS, SemanticPatchGAN, semantic_network
+from ..layers.vgg import DEFAULT_VGG16_WEIGHTS
 from ..models.progressive import ProgressiveConfig
 from .adversarial import hinge_d_loss, hinge_g_loss
 from .objective import GanObjective
-from .perceptual_vgg import DEFAULT_VGG16_WEIGHTS
 from .reconstruction import coarse_refined_l1
 
 CONDITIONS = ("self", "gt")

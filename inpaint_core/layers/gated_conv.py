@@ -8,16 +8,23 @@ official checkpoints and their PyTorch conversions use.
 Padding ``"tf_same"`` is TensorFlow's ``SAME``: the total padding ``max((ceil(n/s) - 1) * s + d * (k - 1) + 1 - n, 0)``
 is split with the smaller half before, so a stride-2 3x3 convolution on an even size pads 0 before and 1 after.
 ``"same"`` pads ``d * (k - 1) // 2`` on both sides (PyTorch's usual choice; equal to TF for stride 1 and odd k).
+
+Initialisation ``"fan_out"`` (DeepFill): Kaiming uniform, fan-out mode. ``"leaky_gated"`` (MDRN): Kaiming normal for a
+leaky ReLU 0.2, with the feature half doubled to make up for the gate's mean of 1/2, which keeps the activations' scale
+through deep stacks.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 PADDINGS = ("tf_same", "same")
-_ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU}
+_ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "leaky_relu": partial(nn.LeakyReLU, 0.2)}
+INITS = ("fan_out", "leaky_gated")
 
 
 def tf_same_pad_amounts(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
@@ -57,7 +64,8 @@ def tf_resize_nearest(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 class GatedConv2d(nn.Module):
     """``activation(conv(x)[:width]) * sigmoid(conv(x)[width:])``; a plain convolution if ``activation`` is None
-    or ``out_channels == 3``. Parameters live in ``self.conv`` (key ``<name>.conv.weight``, as in the TF ports)."""
+    or, unless ``always_gated``, ``out_channels == 3`` (TF ``gen_conv``). Parameters live in ``self.conv`` (key
+    ``<name>.conv.weight``, as in the TF ports)."""
 
     def __init__(
         self,
@@ -68,11 +76,15 @@ class GatedConv2d(nn.Module):
         dilation: int = 1,
         activation: str | None = "elu",
         padding: str = "tf_same",
+        init: str = "fan_out",
+        always_gated: bool = False,
     ) -> None:
         super().__init__()
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-        self.gated = activation is not None and out_channels != 3
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        self.gated = activation is not None and (always_gated or out_channels != 3)
         self.out_channels = out_channels
         self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
         # TF SAME equals symmetric padding for stride 1 and odd kernels: let the convolution pad (no copy).
@@ -83,8 +95,14 @@ class GatedConv2d(nn.Module):
             stride=stride, padding=symmetric, dilation=dilation,
         )
         self.activation = _ACTIVATIONS[activation]() if self.gated else None
-        nonlinearity = "relu" if activation in ("elu", "relu") else "linear"
-        nn.init.kaiming_uniform_(self.conv.weight, nonlinearity=nonlinearity, mode="fan_out")
+        if init == "fan_out":
+            nonlinearity = "relu" if activation in ("elu", "relu") else "linear"
+            nn.init.kaiming_uniform_(self.conv.weight, nonlinearity=nonlinearity, mode="fan_out")
+        else:
+            nn.init.kaiming_normal_(self.conv.weight, a=0.2, nonlinearity="leaky_relu")
+            if self.gated:
+                with torch.no_grad():
+                    self.conv.weight[:out_channels] *= 2
         nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,15 +116,15 @@ class GatedConv2d(nn.Module):
 
 
 class GatedDeconv2d(nn.Module):
-    """x2 nearest upsampling then a 3x3 :class:`GatedConv2d` (DeepFillv2's ``gen_deconv``).
+    """x2 nearest upsampling then a 3x3 :class:`GatedConv2d` (DeepFillv2's ``gen_deconv``; ``options`` go to it).
 
     The official code upsamples with TF1's ``resize_nearest_neighbor(align_corners=True)``, which for a factor of 2
     picks ``round(i * (n-1) / (2n-1)) = i // 2``: exactly PyTorch's nearest (a test pins this).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, padding: str = "tf_same") -> None:
+    def __init__(self, in_channels: int, out_channels: int, padding: str = "tf_same", **options) -> None:
         super().__init__()
-        self.conv = GatedConv2d(in_channels, out_channels, 3, padding=padding)
+        self.conv = GatedConv2d(in_channels, out_channels, 3, padding=padding, **options)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))

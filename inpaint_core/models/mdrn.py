@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..layers.gated_conv import GatedConv2d, GatedDeconv2d
 from ..registry import Family, register_family
 from .base import InpaintModel
 
@@ -96,32 +97,19 @@ class MDRNConfig:
             raise ValueError("coarse_channels must be >= 2 and refine_depth >= 1")
 
 
-class GatedConv(nn.Module):
-    """Gated convolution (Yu et al. 2019): ``act(features) * sigmoid(gate)``, one conv producing both halves.
-
-    He initialisation for the leaky ReLU, with the feature half doubled to make up for the gate's mean of 1/2, keeps
-    the activations' scale through deep stacks (PyTorch's default shrinks it about 3x per layer here).
-    """
-
-    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> None:
-        super().__init__()
-        padding = dilation * (kernel - 1) // 2
-        self.conv = nn.Conv2d(cin, 2 * cout, kernel, stride, padding, dilation)
-        nn.init.kaiming_normal_(self.conv.weight, a=0.2, nonlinearity="leaky_relu")
-        nn.init.zeros_(self.conv.bias)
-        with torch.no_grad():
-            self.conv.weight[:cout] *= 2
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features, gate = self.conv(x).chunk(2, dim=1)
-        return F.leaky_relu(features, 0.2) * torch.sigmoid(gate)
+#: MDRN's gated convolutions: leaky ReLU 0.2, symmetric padding, He initialisation with the feature half doubled
+#: (PyTorch's default init shrinks the activations about 3x per layer here).
+_GATED = {"activation": "leaky_relu", "padding": "same", "init": "leaky_gated", "always_gated": True}
 
 
-class UpGatedConv(GatedConv):
-    """Nearest-neighbour x2 upsampling followed by a 3x3 gated conv."""
+def gated_conv(cin: int, cout: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> GatedConv2d:
+    """A gated convolution (Yu et al. 2019) ``leaky_relu(features) * sigmoid(gate)``."""
+    return GatedConv2d(cin, cout, kernel, stride, dilation, **_GATED)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+def up_gated_conv(cin: int, cout: int) -> GatedDeconv2d:
+    """Nearest-neighbour x2 upsampling followed by a 3x3 gated convolution."""
+    return GatedDeconv2d(cin, cout, **_GATED)
 
 
 class CoarseNetwork(nn.Module):
@@ -130,11 +118,11 @@ class CoarseNetwork(nn.Module):
     def __init__(self, config: MDRNConfig) -> None:
         super().__init__()
         c = config.coarse_channels
-        layers = [GatedConv(5, c, 5), GatedConv(c, 2 * c, 3, 2), GatedConv(2 * c, 2 * c),
-                  GatedConv(2 * c, 4 * c, 3, 2), GatedConv(4 * c, 4 * c)]
-        layers += [GatedConv(4 * c, 4 * c, dilation=d) for d in config.coarse_dilations]
-        layers += [GatedConv(4 * c, 4 * c), UpGatedConv(4 * c, 2 * c), GatedConv(2 * c, 2 * c),
-                   UpGatedConv(2 * c, c), GatedConv(c, c // 2)]
+        layers = [gated_conv(5, c, 5), gated_conv(c, 2 * c, 3, 2), gated_conv(2 * c, 2 * c),
+                  gated_conv(2 * c, 4 * c, 3, 2), gated_conv(4 * c, 4 * c)]
+        layers += [gated_conv(4 * c, 4 * c, dilation=d) for d in config.coarse_dilations]
+        layers += [gated_conv(4 * c, 4 * c), up_gated_conv(4 * c, 2 * c), gated_conv(2 * c, 2 * c),
+                   up_gated_conv(2 * c, c), gated_conv(c, c // 2)]
         self.body = nn.Sequential(*layers)
         self.to_rgb = nn.Conv2d(c // 2, 3, 3, padding=1)
 
@@ -271,13 +259,13 @@ class RefinementNetwork(nn.Module):
         super().__init__()
         widths = [min(config.refine_channels * 2**i, config.max_channels) for i in range(config.refine_depth + 1)]
         self.memory_level = config.memory_level
-        self.stem = GatedConv(4, widths[0], 7)
-        self.down = nn.ModuleList(GatedConv(widths[i], widths[i + 1], 4, 2) for i in range(config.refine_depth))
+        self.stem = gated_conv(4, widths[0], 7)
+        self.down = nn.ModuleList(gated_conv(widths[i], widths[i + 1], 4, 2) for i in range(config.refine_depth))
         self.fusion = MemoryFusion(widths[config.memory_level], config)
         self.middle = nn.Sequential(*(ResidualBlock(widths[-1], config.residual_dilation)
                                       for _ in range(config.residual_blocks)))
-        self.up = nn.ModuleList(UpGatedConv(widths[i + 1], widths[i]) for i in reversed(range(config.refine_depth)))
-        self.merge = nn.ModuleList(GatedConv(2 * widths[i], widths[i]) for i in reversed(range(config.refine_depth)))
+        self.up = nn.ModuleList(up_gated_conv(widths[i + 1], widths[i]) for i in reversed(range(config.refine_depth)))
+        self.merge = nn.ModuleList(gated_conv(2 * widths[i], widths[i]) for i in reversed(range(config.refine_depth)))
         self.to_rgb = nn.Conv2d(widths[0], 3, 3, padding=1)
 
     def forward(self, x: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

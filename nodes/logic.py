@@ -1,0 +1,190 @@
+"""What the nodes do, in plain functions that tests call without ComfyUI.
+
+ComfyUI's conventions: IMAGE is ``[B, H, W, C]`` float in [0, 1]; MASK is ``[B, H, W]`` (sometimes ``[H, W]``) with
+1 = the pixels to inpaint. ``inpaint_core`` takes ``[B, 3, H, W]`` and ``[B, 1, H, W]``; the functions here convert,
+broadcast batches (one mask for many images, or one per image) and leave every message to ``inpaint_core``'s errors.
+Nothing in this module imports ComfyUI: what comes from ComfyUI (devices, progress, folders) is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from ..inpaint_core import InpaintError, InputError, build_model, catalog, load_model, load_model_file, ready_models
+from ..inpaint_core.hub import parse_repo_id
+from ..inpaint_core.image_ops import prepare_inputs
+from ..inpaint_core.masks.ops import feather, grow
+from ..inpaint_core.models.base import InpaintModel
+from ..inpaint_core.pipeline import inpaint, inpaint_detailed
+
+Progress = Callable[[int, int], None]
+
+PREFILL_METHODS = ("telea", "navier-stokes", "neutral")
+_OPENCV_PRESETS = {"telea": "opencv.telea", "navier-stokes": "opencv.ns"}
+#: Suffix of the weights files the loader lists from ComfyUI's ``models/inpaint`` folders.
+WEIGHTS_SUFFIX = ".safetensors"
+
+
+# ---------------------------------------------------------------------------------------------------- layouts
+
+
+def image_to_core(image: torch.Tensor) -> torch.Tensor:
+    """ComfyUI IMAGE ``[B, H, W, C]`` (or one ``[H, W, C]``) -> ``[B, C, H, W]``."""
+    if image.ndim == 3:
+        image = image.unsqueeze(0)
+    if image.ndim != 4:
+        raise InputError(f"IMAGE must be [batch, height, width, channels], got shape {tuple(image.shape)}")
+    return image.movedim(-1, 1)
+
+
+def image_to_comfy(image: torch.Tensor) -> torch.Tensor:
+    """``[B, C, H, W]`` -> ComfyUI IMAGE ``[B, H, W, 3]`` float32 on the CPU (one channel is repeated to RGB)."""
+    if image.shape[1] == 1:
+        image = image.expand(-1, 3, -1, -1)
+    return image.movedim(1, -1).float().clamp(0, 1).cpu().contiguous()
+
+
+def mask_to_core(mask: torch.Tensor) -> torch.Tensor:
+    """ComfyUI MASK ``[B, H, W]`` or ``[H, W]`` (1 = inpaint) -> hole ``[B, 1, H, W]``."""
+    if mask.ndim == 2:
+        mask = mask.unsqueeze(0)
+    if mask.ndim == 4 and mask.shape[1] == 1:
+        return mask
+    if mask.ndim != 3:
+        raise InputError(f"MASK must be [batch, height, width], got shape {tuple(mask.shape)}")
+    return mask.unsqueeze(1)
+
+
+def mask_to_comfy(hole: torch.Tensor) -> torch.Tensor:
+    """Hole ``[B, 1, H, W]`` -> ComfyUI MASK ``[B, H, W]`` float32 on the CPU."""
+    return hole[:, 0].float().clamp(0, 1).cpu().contiguous()
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+
+
+def model_choices(files: Iterable[str]) -> list[str]:
+    """The loader's list: catalog weights, the engines that need no weights, then the user's weights files."""
+    names = sorted(catalog())
+    names += [name for name in ready_models() if name not in names]
+    return names + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
+
+
+def load_choice(
+    choice: str,
+    hub_repo_id: str = "",
+    *,
+    find_file: Callable[[str], str | Path],
+    models_dirs: Iterable[str | Path] = (),
+) -> InpaintModel:
+    """The model the loader's inputs name, on the CPU in eval mode.
+
+    ``hub_repo_id`` (``owner/repo[@revision]``), when given, wins over ``choice``. A ``choice`` ending in
+    ``.safetensors`` is a file in ComfyUI's ``inpaint`` folders, found with ``find_file``; anything else is a catalog
+    name (downloaded into the Hugging Face cache when it is in none of ``models_dirs``) or an engine preset.
+    """
+    repo = hub_repo_id.strip()
+    if repo:
+        if parse_repo_id(repo) is None:
+            raise InputError(f"hub_repo_id {repo!r} is not a Hugging Face repo id: write owner/name[@revision]")
+        return load_model(repo, models_dirs=models_dirs)
+    if choice.lower().endswith(WEIGHTS_SUFFIX):
+        return load_model_file(find_file(choice))
+    return load_model(choice, models_dirs=models_dirs)
+
+
+@contextmanager
+def model_on(model: InpaintModel, device: torch.device | str, offload: torch.device | str) -> Iterator[InpaintModel]:
+    """Move ``model`` to ``device`` for the duration of the block and to ``offload`` after, even on errors."""
+    model.to(device)
+    try:
+        yield model
+    finally:
+        model.to(offload)
+
+
+# ---------------------------------------------------------------------------------------------------- inpainting
+
+
+def run_inpaint(
+    model: InpaintModel,
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    strategy: str = "crop",
+    margin: int = 64,
+    feather_pixels: float = 0,
+    color_match: bool = False,
+    threshold: float = 0.1,
+    working_size: int = 0,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inpaint ComfyUI tensors; returns (IMAGE, extra IMAGE), both ``[B, H, W, 3]``.
+
+    The extra image is the network's first extra output (CTSDG's edge map, the coarse stage of DeepFill and MDRN),
+    filled in the inpainted boxes and black elsewhere; it is black for networks without one. A mask with no hole at
+    all (such as the 64x64 blank mask ``LoadImage`` gives for an image without alpha) returns the image unchanged,
+    whatever its size. ``working_size`` 0 means the network's own. ``seed`` drives the network's randomness.
+    """
+    core_image, hole = image_to_core(image), mask_to_core(mask)
+    if not bool((hole >= threshold).any()):
+        rgb = image_to_comfy(core_image[:, :3])
+        if progress is not None:
+            progress(1, 1)
+        return rgb, torch.zeros_like(rgb)
+    generator = torch.Generator(device=model.device).manual_seed(int(seed))
+    try:
+        result = inpaint_detailed(
+            model, core_image, hole, strategy, margin=margin, feather_pixels=feather_pixels, color_match=color_match,
+            threshold=threshold, working_size=working_size or None, generator=generator, progress=progress,
+        )
+    except torch.OutOfMemoryError as error:
+        raise InpaintError(
+            f"{model.name} ran out of memory on {model.device} with the {strategy!r} strategy: use 'crop' (its cost "
+            "grows with the holes, not the image), a smaller working_size or a smaller batch"
+        ) from error
+    output = image_to_comfy(result.image)
+    extra = next((result.extras[name] for name in model.extra_outputs if name in result.extras), None)
+    return output, torch.zeros_like(output) if extra is None else image_to_comfy(extra[:, :3])
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def adjust_mask(
+    mask: torch.Tensor, grow_pixels: int = 0, feather_pixels: float = 0, threshold: float = 0
+) -> torch.Tensor:
+    """Binarise (``threshold`` > 0: values at or above it become 1, others 0), grow (negative: shrink), then feather.
+
+    Returns a MASK ``[B, H, W]``. Feathering makes the mask soft outside the hole, which the inpaint node blends with.
+    """
+    hole = mask_to_core(mask).float()
+    if threshold > 0:
+        hole = (hole >= threshold).float()
+    hole = grow(hole, int(grow_pixels))
+    if feather_pixels > 0:
+        hole = feather(hole, feather_pixels)
+    return mask_to_comfy(hole)
+
+
+def prefill(image: torch.Tensor, mask: torch.Tensor, method: str = "telea", radius: int = 5) -> torch.Tensor:
+    """Fill the masked area before another step: OpenCV's Telea or Navier-Stokes, or neutral grey (0.5).
+
+    Soft mask values blend the fill with the image; pixels where the mask is 0 are returned unchanged.
+    """
+    if method not in PREFILL_METHODS:
+        raise InputError(f"unknown pre-fill method {method!r}; choose one of {', '.join(PREFILL_METHODS)}")
+    core_image, hole = image_to_core(image), mask_to_core(mask)
+    if not bool(hole.any()):
+        return image_to_comfy(core_image[:, :3])
+    if method == "neutral":
+        core_image, hole = prepare_inputs(core_image, hole)
+        return image_to_comfy(torch.lerp(core_image, torch.full_like(core_image, 0.5), hole))
+    engine = build_model(_OPENCV_PRESETS[method], radius=int(radius))
+    return image_to_comfy(inpaint(engine, core_image, hole, "original"))
+

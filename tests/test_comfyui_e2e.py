@@ -1,0 +1,166 @@
+"""The pack in a real ComfyUI, through its HTTP API (opt-in: set ``COMFYUI_DIR`` to a ComfyUI checkout).
+
+    COMFYUI_DIR=/path/to/ComfyUI COMFYUI_PYTHON=/path/to/its/venv/bin/python pytest tests/test_comfyui_e2e.py -v
+
+ComfyUI starts with ``--cpu`` and ``--base-directory`` set to a temporary folder whose ``custom_nodes`` holds a link
+to this checkout, so the ComfyUI checkout itself is not modified. The test checks that ``/object_info`` lists every
+node of the pack and that the pack imported without errors, then runs each API-format workflow of ``tests/workflows``
+through ``POST /prompt`` and ``/history`` and fetches its output images with ``/view``. A workflow whose model the
+loader does not offer (weights not published yet) is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / "tests" / "workflows").glob("*.json"))
+NODE_IDS = ("InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill")
+PACK = "comfyui-inpaint-gan"
+START_TIMEOUT, RUN_TIMEOUT = 300, 600
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("COMFYUI_DIR"),
+    reason="set COMFYUI_DIR to a ComfyUI checkout (and COMFYUI_PYTHON to its interpreter) to run the pack in it",
+)
+
+
+def scene(width: int, height: int, holes: list[tuple[int, int, int, int]]) -> Image.Image:
+    """A synthetic RGBA picture (gradient sky, ground, stripes) whose transparent boxes are the holes."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    rgb = np.stack([0.3 + 0.4 * x / width, 0.5 + 0.3 * y / height, 0.8 - 0.5 * y / height], -1)
+    rgb[y > 0.6 * height] = (0.35, 0.55, 0.25)
+    rgb[(y > 0.6 * height) & ((x // max(8, width // 32)) % 2 == 0)] *= 0.8
+    image = Image.fromarray((rgb * 255).astype(np.uint8)).convert("RGBA")
+    draw = ImageDraw.Draw(image)
+    for box in holes:
+        draw.rectangle(box, fill=(0, 0, 0, 0))
+    return image
+
+
+def input_images() -> dict[str, Image.Image]:
+    face = scene(256, 256, [(96, 140, 160, 190)])
+    ImageDraw.Draw(face).ellipse((48, 24, 208, 232), fill=(224, 180, 150, 255))  # a face-coloured oval
+    ImageDraw.Draw(face).rectangle((96, 140, 160, 190), fill=(0, 0, 0, 0))
+    return {
+        "inpaint_gan_scene.png": scene(512, 384, [(100, 80, 180, 150), (300, 220, 400, 300)]),
+        "inpaint_gan_scene_large.png": scene(2048, 1536, [(400, 300, 560, 420), (1500, 1000, 1620, 1180)]),
+        "inpaint_gan_face.png": face,
+    }
+
+
+class Server:
+    def __init__(self, base: Path) -> None:
+        comfy = Path(os.environ["COMFYUI_DIR"]).resolve()
+        python = os.environ.get("COMFYUI_PYTHON", sys.executable)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = base / "comfyui.log"
+        command = [python, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
+                   "--base-directory", str(base), "--database-url", "sqlite:///:memory:"]
+        env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
+        self.process = subprocess.Popen(command, cwd=comfy, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+                                        env=env)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                self.get("/system_stats")
+                return
+            except (urllib.error.URLError, ConnectionError):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"ComfyUI did not start; its log:\n{self.log.read_text()[-4000:]}") from None
+                time.sleep(1)
+
+    def get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.url + path, timeout=30) as response:
+            return response.read()
+
+    def post(self, path: str, payload: dict) -> dict:
+        request = urllib.request.Request(self.url + path, data=json.dumps(payload).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"POST {path}: {error.code} {error.read().decode()}") from None
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("comfyui")
+    (base / "custom_nodes").mkdir()
+    (base / "custom_nodes" / PACK).symlink_to(ROOT, target_is_directory=True)
+    (base / "input").mkdir()
+    for name, image in input_images().items():
+        image.save(base / "input" / name)
+    running = Server(base)
+    yield running
+    running.stop()
+
+
+def test_object_info_lists_every_node(server):
+    info = json.loads(server.get("/object_info"))
+    missing = [node for node in NODE_IDS if node not in info]
+    assert not missing, f"not in /object_info: {missing}"
+    for node in NODE_IDS:
+        assert info[node]["category"].startswith("inpaint_gan"), info[node]
+        assert info[node]["display_name"], info[node]
+    failures = [line for line in server.log.read_text().splitlines()
+                if PACK in line and ("IMPORT FAILED" in line or "Cannot import" in line)]
+    assert not failures, failures
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[path.stem for path in WORKFLOWS])
+def test_workflow_runs_to_an_image(server, workflow):
+    prompt = json.loads(workflow.read_text())
+    offered = json.loads(server.get("/object_info/InpaintGAN_LoadModel"))["InpaintGAN_LoadModel"]
+    options = offered["input"]["required"]["model_name"][0]
+    if isinstance(options, str):  # newer ComfyUI: ["COMBO", {"options": [...]}]
+        options = offered["input"]["required"]["model_name"][1]["options"]
+    for node in prompt.values():
+        name = node["inputs"].get("model_name")
+        if node["class_type"] == "InpaintGAN_LoadModel" and name not in options:
+            pytest.skip(f"the loader does not offer {name!r} yet (its weights are not in the catalog)")
+    prompt_id = server.post("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})["prompt_id"]
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        history = json.loads(server.get(f"/history/{prompt_id}"))
+        if prompt_id in history and history[prompt_id].get("status", {}).get("completed") is not None:
+            break
+        assert time.monotonic() < deadline, f"{workflow.name} did not finish in {RUN_TIMEOUT} s"
+        time.sleep(0.5)
+    entry = history[prompt_id]
+    assert entry["status"]["status_str"] == "success", json.dumps(entry["status"], indent=1)
+    saved = [node for node, spec in prompt.items() if spec["class_type"] == "SaveImage"]
+    for node in saved:
+        images = entry["outputs"][node]["images"]
+        assert images, f"SaveImage {node} wrote nothing"
+        query = urllib.parse.urlencode({key: images[0][key] for key in ("filename", "subfolder", "type")})
+        picture = Image.open(io.BytesIO(server.get(f"/view?{query}")))
+        assert picture.size[0] >= 64 and picture.size[1] >= 64, picture.size

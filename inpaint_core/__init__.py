@@ -6,7 +6,7 @@ no network connection and imports neither ComfyUI, Gradio nor accelerate.
 
 from . import models  # noqa: F401  (registers the families)
 from .api import convert_checkpoint, list_models, load_model, ready_models
-from .catalog import WeightsEntry, catalog
+from .catalog import WeightsEntry, get_weights_entry
 from .errors import InpaintError, InputError, UnknownModelError, WeightsError
 from .models.base import InpaintModel
 from .pipeline import STRATEGIES, InpaintResult, inpaint, inpaint_detailed
@@ -25,8 +25,8 @@ __all__ = [
     "WeightsEntry",
     "WeightsError",
     "build_model",
-    "catalog",
     "convert_checkpoint",
+    "get_weights_entry",
     "inpaint",
     "inpaint_detailed",
     "list_models",

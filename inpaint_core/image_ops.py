@@ -105,7 +105,7 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
         return np.asarray(image).astype(np.int32)
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
-    return np.asarray(image)
+    return np.array(image)
 
 
 def _from_numpy(array: np.ndarray) -> torch.Tensor:
@@ -133,5 +133,8 @@ def _to_unit_float(tensor: torch.Tensor, what: str) -> torch.Tensor:
     low, high = float(tensor.min()), float(tensor.max())
     if low < -_TOLERANCE or high > 1 + _TOLERANCE:
         hint = "[0, 255]: divide by 255" if high > 1.5 else "[-1, 1]: map it with (x + 1) / 2" if low < -0.5 else ""
-        raise InputError(f"{what} values must be in [0, 1], got [{low:.3g}, {high:.3g}]" + (f"; it looks like {hint}" if hint else ""))
+        raise InputError(
+            f"{what} values must be in [0, 1], got [{low:.3g}, {high:.3g}]"
+            + (f"; it looks like {hint}" if hint else "")
+        )
     return tensor.clamp(0, 1)

@@ -43,7 +43,7 @@ class InpaintResult:
 
 
 def inpaint(model: InpaintModel, image, hole, strategy: str = "crop", **options) -> torch.Tensor:
-    """Inpaint ``image`` ([0, 1], ``[B, 3, H, W]`` or see :mod:`image_ops`) where ``hole`` is 1; see :func:`inpaint_detailed`."""
+    """Inpaint ``image`` ([0, 1], ``[B, 3, H, W]``) where ``hole`` is 1; options as :func:`inpaint_detailed`."""
     return inpaint_detailed(model, image, hole, strategy, **options).image
 
 
@@ -104,7 +104,9 @@ def inpaint_detailed(
 
 def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:
     if model.fixed_size:
-        raise InputError(f"{model.name} runs at {model.working_size}x{model.working_size} only; use 'resize' or 'crop'")
+        raise InputError(
+            f"{model.name} runs at {model.working_size}x{model.working_size} only; use 'resize' or 'crop'"
+        )
     if model.size_multiple > 1 and max(image.shape[-2:]) > MAX_ORIGINAL_SIDE:
         raise InputError(
             f"{image.shape[-2]}x{image.shape[-1]} is too large for the 'original' strategy with a learned network "
@@ -113,8 +115,11 @@ def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:
 
 
 def _run_crops(runner, image, binary, alpha, margin, result, progress) -> None:
-    jobs = [(index, box) for index in range(image.shape[0])
-            for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // 4))]
+    jobs = [
+        (index, box)
+        for index in range(image.shape[0])
+        for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // 4))
+    ]
     height, width = image.shape[-2:]
     remaining = binary.clone()
     for done, (index, box) in enumerate(jobs, start=1):
@@ -125,8 +130,15 @@ def _run_crops(runner, image, binary, alpha, margin, result, progress) -> None:
         if todo.any():
             # holes already filled by an earlier region count as known pixels now, and are not blended again
             done_before = binary[sample] - remaining[sample]
-            runner.fill_box(result.image[sample], remaining[sample], alpha[sample] * (1 - done_before), crop,
-                            runner.working_size, result, index)
+            runner.fill_box(
+                result.image[sample],
+                remaining[sample],
+                alpha[sample] * (1 - done_before),
+                crop,
+                runner.working_size,
+                result,
+                index,
+            )
             todo.zero_()
         _report(progress, done, len(jobs))
 
@@ -163,8 +175,9 @@ class _Runner:
         target = result.image[index : index + 1, :, top:bottom, left:right]
         target.copy_(crop + (prediction - crop) * weight)
         for name, value in outputs.items():
-            canvas = result.extras.setdefault(name, result.image.new_zeros((result.image.shape[0], value.shape[1],
-                                                                             *result.image.shape[-2:])))
+            canvas = result.extras.setdefault(
+                name, result.image.new_zeros((result.image.shape[0], value.shape[1], *result.image.shape[-2:]))
+            )
             canvas[index : index + 1, :, top:bottom, left:right] = value
 
     def _predict(self, crop: torch.Tensor, hole: torch.Tensor, size: int | None) -> dict[str, torch.Tensor]:
@@ -178,7 +191,7 @@ class _Runner:
         else:
             scale = size / max(height, width)
             target_h, target_w = max(1, round(height * scale)), max(1, round(width * scale))
-        net_image = _resize(crop, target_h, target_w, "image")
+        net_image = _resize(crop * (1 - hole), target_h, target_w, "image")
         net_hole = _resize(hole, target_h, target_w, "hole")
         multiple = model.size_multiple
         pad_h, pad_w = -target_h % multiple, -target_w % multiple
@@ -187,25 +200,31 @@ class _Runner:
             net_image = F.pad(net_image, (0, pad_w, 0, pad_h), mode=mode)
             net_hole = F.pad(net_hole, (0, pad_w, 0, pad_h))
         net_image = net_image * (1 - net_hole)  # never show the network what is under the hole
-        outputs = model.predict_outputs(net_image.to(model.device, model.dtype), net_hole.to(model.device, model.dtype),
-                                        self.generator)
-        return {name: _resize(value.float()[..., :target_h, :target_w].to(crop.device), height, width, "image")
-                for name, value in outputs.items()}
+        outputs = model.predict_outputs(
+            net_image.to(model.device, model.dtype), net_hole.to(model.device, model.dtype), self.generator
+        )
+        return {
+            name: _resize(value.float()[..., :target_h, :target_w].to(crop.device), height, width, "image")
+            for name, value in outputs.items()
+        }
 
 
 def _resize(tensor: torch.Tensor, height: int, width: int, kind: str) -> torch.Tensor:
     if tensor.shape[-2:] == (height, width):
         return tensor
-    if kind == "hole":  # a pixel is a hole at the new size if any part of it was one
-        if height <= tensor.shape[-2] and width <= tensor.shape[-1]:
-            return (F.interpolate(tensor, size=(height, width), mode="area") > 0).to(tensor.dtype)
-        return F.interpolate(tensor, size=(height, width), mode="nearest")
+    if kind == "hole":  # a pixel is a hole at the new size if any hole pixel contributed to it
+        shrinking = height <= tensor.shape[-2] and width <= tensor.shape[-1]
+        mode = {"mode": "area"} if shrinking else {"mode": "bilinear", "align_corners": False}
+        return (F.interpolate(tensor, size=(height, width), **mode) > 0).to(tensor.dtype)
     antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
-    return F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False,
-                         antialias=antialias).clamp(0, 1)
+    return F.interpolate(
+        tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias
+    ).clamp(0, 1)
 
 
-def match_colors(prediction: torch.Tensor, image: torch.Tensor, hole: torch.Tensor, ring: int | None = None) -> torch.Tensor:
+def match_colors(
+    prediction: torch.Tensor, image: torch.Tensor, hole: torch.Tensor, ring: int | None = None
+) -> torch.Tensor:
     """Shift and scale the prediction per channel so that, on the known ring around the hole, it has the image's mean
     and standard deviation (the scale is limited to [0.5, 2])."""
     ring = ring or max(4, math.ceil(0.05 * max(hole.shape[-2:])))

@@ -25,19 +25,16 @@ def shrink(hole: torch.Tensor, pixels: int) -> torch.Tensor:
 
 
 def feather(hole: torch.Tensor, pixels: float) -> torch.Tensor:
-    """A soft mask that is 1 inside the hole and falls to 0 over about ``pixels`` outside it."""
+    """A soft mask: 1 in the hole, falling smoothly to 0 at ``pixels`` (Euclidean distance) outside it."""
     if pixels <= 0:
         return hole
-    radius = max(1, int(round(pixels)))
-    sigma = radius / 2
-    coords = torch.arange(-radius, radius + 1, device=hole.device, dtype=hole.dtype)
-    kernel = torch.exp(-(coords**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    grown = grow(hole, radius)
-    padded = F.pad(grown, (radius, radius, radius, radius), mode="replicate")
-    blurred = F.conv2d(padded, kernel.view(1, 1, 1, -1))
-    blurred = F.conv2d(blurred, kernel.view(1, 1, -1, 1))
-    return torch.maximum(hole, blurred.clamp(0, 1))
+    outside = (hole.detach() <= 0.5).to(torch.uint8).cpu().numpy()
+    distances = np.stack(
+        [cv2.distanceTransform(plane, cv2.DIST_L2, 5) for plane in outside.reshape(-1, *outside.shape[-2:])]
+    )
+    ramp = torch.from_numpy(distances).reshape(hole.shape).to(hole.device, hole.dtype)
+    ramp = (1 - ramp / pixels).clamp(0, 1)
+    return torch.maximum(hole, ramp * ramp * (3 - 2 * ramp))  # smoothstep
 
 
 def hole_ratio(hole: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import torch
 
-from ..inpaint_core import InpaintError, InputError, build_model, catalog, load_model, load_model_file, ready_models
+from ..inpaint_core import (
+    InpaintError,
+    InputError,
+    build_model,
+    list_models,
+    load_model,
+    load_model_file,
+    ready_models,
+)
 from ..inpaint_core.hub import parse_repo_id
 from ..inpaint_core.image_ops import prepare_inputs
 from ..inpaint_core.masks.ops import feather, grow
@@ -69,7 +77,7 @@ def mask_to_comfy(hole: torch.Tensor) -> torch.Tensor:
 
 def model_choices(files: Iterable[str]) -> list[str]:
     """The loader's list: catalog weights, the engines that need no weights, then the user's weights files."""
-    names = sorted(catalog())
+    names = list_models("weights")
     names += [name for name in ready_models() if name not in names]
     return names + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
 

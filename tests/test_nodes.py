@@ -122,7 +122,6 @@ def comfy(tmp_path_factory):
     state = SimpleNamespace(freed=[], bars=[], interrupt=False)
     stubs = _stubs(tmp, state)
     saved = {name: sys.modules.get(name) for name in stubs}
-    before = set(sys.modules)
     sys.modules.update(stubs)
     try:
         spec = importlib.util.spec_from_file_location(PACK, ROOT / "__init__.py")
@@ -137,10 +136,12 @@ def comfy(tmp_path_factory):
             folder_paths=stubs["folder_paths"], tmp=tmp,
         )
     finally:
-        for name in set(sys.modules) - before:
+        for name in [name for name in sys.modules if name == PACK or name.startswith(PACK + ".")]:
             del sys.modules[name]
         for name, module in saved.items():
-            if module is not None:
+            if module is None:
+                del sys.modules[name]
+            else:
                 sys.modules[name] = module
 
 

@@ -6,7 +6,8 @@ ComfyUI starts with ``--cpu`` and ``--base-directory`` set to a temporary folder
 to this checkout, so the ComfyUI checkout itself is not modified. The test checks that ``/object_info`` lists every
 node of the pack and that the pack imported without errors, then runs each API-format workflow of ``tests/workflows``
 through ``POST /prompt`` and ``/history`` and fetches its output images with ``/view``. A workflow whose model the
-loader does not offer (weights not published yet) is skipped with the reason.
+loader does not offer (weights not published yet) is skipped with the reason. When Playwright and Chromium are there,
+ComfyUI's own editor loads each file of ``example_workflows`` and must turn it into exactly its API-format copy.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +32,7 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "tests" / "workflows").glob("*.json"))
+EXAMPLES = sorted((ROOT / "example_workflows").glob("*.json"))
 NODE_IDS = ("InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill")
 PACK = "comfyui-inpaint-gan"
 START_TIMEOUT, RUN_TIMEOUT = 300, 600
@@ -164,3 +167,31 @@ def test_workflow_runs_to_an_image(server, workflow):
         query = urllib.parse.urlencode({key: images[0][key] for key in ("filename", "subfolder", "type")})
         picture = Image.open(io.BytesIO(server.get(f"/view?{query}")))
         assert picture.size[0] >= 64 and picture.size[1] >= 64, picture.size
+
+
+@pytest.fixture(scope="module")
+def editor(server):
+    """ComfyUI's web editor in headless Chromium (Debian's, else Playwright's own)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        except sync_api.Error as error:
+            pytest.skip(f"no Chromium to run ComfyUI's editor: {error}")
+        page = browser.new_page()
+        page.goto(server.url, timeout=120_000)
+        page.wait_for_function("window.app && window.app.graph", timeout=120_000)
+        yield page
+        browser.close()
+
+
+@pytest.mark.parametrize("workflow", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_editor_turns_the_example_into_its_api_copy(editor, workflow):
+    graph = json.loads(workflow.read_text())
+    script = ("async (graph) => { await window.app.loadGraphData(graph); "
+              "return (await window.app.graphToPrompt()).output; }")
+    prompt = editor.evaluate(script, graph)
+    expected = json.loads((ROOT / "tests" / "workflows" / workflow.name).read_text())
+    assert {key: (node["class_type"], node["inputs"]) for key, node in prompt.items()} == {
+        key: (node["class_type"], node["inputs"]) for key, node in expected.items()
+    }

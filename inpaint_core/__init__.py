@@ -8,6 +8,7 @@ from . import models  # noqa: F401  (registers the families)
 from .api import convert_checkpoint, list_models, load_model, ready_models
 from .catalog import WeightsEntry, get_weights_entry
 from .errors import InpaintError, InputError, UnknownModelError, WeightsError
+from .faces import inpaint_faces
 from .models.base import InpaintModel
 from .pipeline import STRATEGIES, InpaintResult, inpaint, inpaint_detailed
 from .registry import build_model
@@ -29,6 +30,7 @@ __all__ = [
     "get_weights_entry",
     "inpaint",
     "inpaint_detailed",
+    "inpaint_faces",
     "list_models",
     "load_model",
     "load_model_file",

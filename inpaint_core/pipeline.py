@@ -36,7 +36,7 @@ Progress = Callable[[int, int], None]
 @dataclass
 class InpaintResult:
     image: torch.Tensor
-    #: The binary hole the network filled, ``[B, 1, H, W]``.
+    #: The hole the network filled, ``[B, 1, H, W]`` bool.
     hole: torch.Tensor
     #: Extra outputs of the network (e.g. CTSDG's ``"edge"``) at the image's size, zero outside the inpainted boxes.
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -73,31 +73,33 @@ def inpaint_detailed(
     if not 0 < threshold <= 1:
         raise InputError(f"threshold must be in (0, 1], got {threshold}")
     image, soft = prepare_inputs(image, hole)
-    binary = (soft >= threshold).to(image.dtype)
-    alpha = torch.where(binary > 0, soft, torch.zeros_like(soft))
-    if feather_pixels > 0:
-        alpha = torch.maximum(alpha, feather(binary, feather_pixels))
-    empty = binary.flatten(1).amax(1) == 0
-    full = binary.flatten(1).amin(1) == 1
-    if full.any():
+    binary = soft >= threshold
+    flat = binary.flatten(1)
+    if flat.all(1).any():
         raise InputError("the mask covers the whole image: there are no known pixels to inpaint from")
+    empty = ~flat.any(1)
     result = InpaintResult(image.clone(), binary, {})
     if empty.all():
         _report(progress, 1, 1)
         return result
-    runner = _Runner(model, generator, working_size or model.working_size, color_match)
+    runner = _Runner(model, generator, working_size or model.working_size, color_match, soft, binary, feather_pixels)
     with torch.inference_mode():
         if strategy == "crop":
-            _run_crops(runner, image, binary, alpha, margin, result, progress)
+            _run_crops(runner, image, binary, max(margin, math.ceil(feather_pixels)), result, progress)
         else:
             if strategy == "original":
                 _check_original_size(model, image)
+            size = None if strategy == "original" else runner.working_size
             for index in range(image.shape[0]):
                 if not empty[index]:
-                    sample = slice(index, index + 1)
-                    box = (0, 0, *image.shape[-2:])
-                    size = None if strategy == "original" else runner.working_size
-                    runner.fill_box(image[sample], binary[sample], alpha[sample], box, size, result, index)
+                    runner.fill_box(
+                        image[index : index + 1],
+                        binary[index : index + 1],
+                        (0, 0, *image.shape[-2:]),
+                        size,
+                        result,
+                        index,
+                    )
                 _report(progress, index + 1, image.shape[0])
     return result
 
@@ -114,32 +116,21 @@ def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:
         )
 
 
-def _run_crops(runner, image, binary, alpha, margin, result, progress) -> None:
+def _run_crops(runner, image, binary, margin, result, progress) -> None:
     jobs = [
         (index, box)
         for index in range(image.shape[0])
         for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // 4))
     ]
     height, width = image.shape[-2:]
-    remaining = binary.clone()
+    filled = torch.zeros_like(binary)  # holes filled by an earlier region count as known pixels now
     for done, (index, box) in enumerate(jobs, start=1):
-        sample = slice(index, index + 1)
-        crop = _context_box(box, margin, height, width, runner.model.fixed_size)
-        top, left, bottom, right = crop
-        todo = remaining[sample, :, top:bottom, left:right]
+        top, left, bottom, right = crop = _context_box(box, margin, height, width, runner.model.fixed_size)
+        window = (slice(index, index + 1), slice(None), slice(top, bottom), slice(left, right))
+        todo = binary[window] & ~filled[window]
         if todo.any():
-            # holes already filled by an earlier region count as known pixels now, and are not blended again
-            done_before = binary[sample] - remaining[sample]
-            runner.fill_box(
-                result.image[sample],
-                remaining[sample],
-                alpha[sample] * (1 - done_before),
-                crop,
-                runner.working_size,
-                result,
-                index,
-            )
-            todo.zero_()
+            runner.fill_box(result.image[window], todo, crop, runner.working_size, result, index, filled[window])
+            filled[window] |= todo
         _report(progress, done, len(jobs))
 
 
@@ -160,25 +151,34 @@ def _context_box(box, margin, height, width, square) -> tuple[int, int, int, int
 class _Runner:
     """Runs the model on one box of one image and composites the prediction into the result."""
 
-    def __init__(self, model: InpaintModel, generator, working_size: int, color_match: bool) -> None:
+    def __init__(self, model, generator, working_size, color_match, soft, binary, feather_pixels) -> None:
         self.model, self.generator, self.working_size, self.color_match = model, generator, working_size, color_match
+        self.soft, self.binary, self.feather_pixels = soft, binary, feather_pixels
 
-    def fill_box(self, image, binary, alpha, box, size, result: InpaintResult, index: int) -> None:
+    def fill_box(self, crop, hole, box, size, result: InpaintResult, index: int, filled=None) -> None:
+        """Inpaint ``crop`` (the pixels of ``box`` in image ``index``) where ``hole`` is true, and blend it in."""
         top, left, bottom, right = box
-        crop = image[:, :, top:bottom, left:right]
-        hole = binary[:, :, top:bottom, left:right]
+        hole = hole.to(crop.dtype)
         outputs = self._predict(crop, hole, size)
         prediction = outputs.pop("image")
         if self.color_match:
             prediction = match_colors(prediction, crop, hole)
-        weight = alpha[:, :, top:bottom, left:right]
-        target = result.image[index : index + 1, :, top:bottom, left:right]
-        target.copy_(crop + (prediction - crop) * weight)
+        weight = self._weight(index, box, filled)
+        result.image[index : index + 1, :, top:bottom, left:right] = crop + (prediction - crop) * weight
         for name, value in outputs.items():
             canvas = result.extras.setdefault(
                 name, result.image.new_zeros((result.image.shape[0], value.shape[1], *result.image.shape[-2:]))
             )
             canvas[index : index + 1, :, top:bottom, left:right] = value
+
+    def _weight(self, index: int, box, filled) -> torch.Tensor:
+        """The blend weight in ``box``: the mask value in the hole, the feather band around it, 0 where filled."""
+        window = (slice(index, index + 1), slice(None), slice(box[0], box[2]), slice(box[1], box[3]))
+        binary, soft = self.binary[window], self.soft[window]
+        weight = torch.where(binary, soft, torch.zeros_like(soft))
+        if self.feather_pixels > 0:
+            weight = torch.maximum(weight, feather(binary.to(soft.dtype), self.feather_pixels))
+        return weight if filled is None else weight * ~filled
 
     def _predict(self, crop: torch.Tensor, hole: torch.Tensor, size: int | None) -> dict[str, torch.Tensor]:
         """Scale (``size``: longer side) and pad to what the model takes, predict, and undo both."""

@@ -115,6 +115,7 @@ def test_missing_file_in_repo(local_hub):
         ic.load_model(REPO)
 
 
+@pytest.mark.slow  # the client retries a 503 five times with backoff (about 23 s)
 def test_server_error(local_hub):
     local_hub.commit(REPO, {"model.safetensors": weights_bytes()})
     local_hub.failures["model.safetensors"] = 503

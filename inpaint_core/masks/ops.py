@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import torch
@@ -42,20 +44,45 @@ def hole_ratio(hole: torch.Tensor) -> torch.Tensor:
     return hole.flatten(1).float().mean(1)
 
 
-def bounding_boxes(hole: torch.Tensor, merge_distance: int = 0) -> list[tuple[int, int, int, int]]:
+def bounding_boxes(
+    hole: torch.Tensor, merge_distance: int = 0, coarse_side: int = 1024
+) -> list[tuple[int, int, int, int]]:
     """Boxes ``(top, left, bottom, right)`` (exclusive ends) of the connected hole regions of one ``[H, W]`` mask.
 
-    Regions closer than ``merge_distance`` pixels are merged into one box.
+    Regions closer than about ``merge_distance`` pixels are merged into one box. Large masks are labelled on a
+    max-pooled copy whose longer side is at most ``coarse_side`` (so the cost hardly grows with the image), then each
+    box is tightened on the full-resolution mask.
     """
-    binary = (hole.detach() > 0.5).to(torch.uint8).cpu().numpy()
-    grouped = binary
-    if merge_distance > 0:
-        size = 2 * merge_distance + 1
-        grouped = cv2.dilate(binary, np.ones((size, size), np.uint8))
-    count, labels = cv2.connectedComponents(grouped, connectivity=8)
+    binary = hole.detach() > 0.5
+    factor = max(1, math.ceil(max(binary.shape) / coarse_side))
+    coarse = binary
+    if factor > 1:
+        height, width = binary.shape
+        padded = binary.new_zeros(height + -height % factor, width + -width % factor)
+        padded[:height, :width] = binary
+        coarse = padded.view(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(3).any(1)
+    grouped = coarse.to(torch.uint8).cpu().numpy()
+    distance = math.ceil(merge_distance / factor)
+    if distance > 0:
+        grouped = cv2.dilate(grouped, np.ones((2 * distance + 1, 2 * distance + 1), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
+    coarse_np = coarse.cpu().numpy()
     boxes = []
     for label in range(1, count):
-        rows, cols = np.nonzero((labels == label) & (binary > 0))
-        if rows.size:
-            boxes.append((int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1))
+        left, top, width, height = (int(v) for v in stats[label, :4])
+        own = (labels[top : top + height, left : left + width] == label) & coarse_np[
+            top : top + height, left : left + width
+        ]
+        own = torch.from_numpy(own).repeat_interleave(factor, 0).repeat_interleave(factor, 1)
+        window = binary[top * factor : (top + height) * factor, left * factor : (left + width) * factor].cpu()
+        rows, cols = torch.nonzero(window & own[: window.shape[0], : window.shape[1]], as_tuple=True)
+        if rows.numel():
+            boxes.append(
+                (
+                    top * factor + int(rows.min()),
+                    left * factor + int(cols.min()),
+                    top * factor + int(rows.max()) + 1,
+                    left * factor + int(cols.max()) + 1,
+                )
+            )
     return boxes

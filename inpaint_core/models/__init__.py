@@ -1,3 +1,6 @@
 """The network families; importing this package registers each of them."""
 
-from . import opencv_engines  # noqa: F401
+from . import (
+    mdrn,  # noqa: F401
+    opencv_engines,  # noqa: F401
+)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from comfy_api.latest import ComfyExtension, io
 
 from . import runtime
+from .face_nodes import FaceCrop, FaceStitch
 from .mask_nodes import AdjustMask, PreFill
 from .model_nodes import Inpaint, LoadModel
 
-NODES: list[type[io.ComfyNode]] = [LoadModel, Inpaint, AdjustMask, PreFill]
+NODES: list[type[io.ComfyNode]] = [LoadModel, Inpaint, AdjustMask, PreFill, FaceCrop, FaceStitch]
 
 
 class InpaintGANExtension(ComfyExtension):

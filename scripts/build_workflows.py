@@ -38,6 +38,13 @@ SIGNATURES: dict[str, Signature] = {
         seed_widgets=("seed",),
     ),
     "InpaintGAN_AdjustMask": Signature((("mask", "MASK"),), ("grow", "feather", "threshold"), (("mask", "MASK"),)),
+    "InpaintGAN_FaceCrop": Signature(
+        (("image", "IMAGE"), ("mask", "MASK")), ("size", "assume_aligned", "margin", "min_face"),
+        (("faces", "IMAGE"), ("masks", "MASK"), ("crops", "INPAINT_GAN_FACE_CROPS")),
+    ),
+    "InpaintGAN_FaceStitch": Signature(
+        (("crops", "INPAINT_GAN_FACE_CROPS"), ("faces", "IMAGE")), (), (("image", "IMAGE"),)
+    ),
     "InpaintGAN_PreFill": Signature(
         (("image", "IMAGE"), ("mask", "MASK")), ("method", "radius"), (("image", "IMAGE"),)
     ),
@@ -51,6 +58,9 @@ class Node:
     #: input name -> (source node key, output index)
     links: dict[str, tuple[str, int]] = field(default_factory=dict)
     title: str | None = None
+
+
+SCENE, LARGE_SCENE, FACE = "inpaint_gan_scene.png", "inpaint_gan_scene_large.png", "inpaint_gan_face.png"
 
 
 def inpaint_widgets(strategy: str, margin: int = 64, feather: float = 8.0, color_match: bool = False,
@@ -72,7 +82,20 @@ def model_workflow(image: str, model: str, strategy: str, prefix: str, **options
     }
 
 
-SCENE, LARGE_SCENE, FACE = "inpaint_gan_scene.png", "inpaint_gan_scene_large.png", "inpaint_gan_face.png"
+def face_workflow(model: str, prefix: str) -> dict[str, Node]:
+    """Crop each face that holds a hole as an aligned face, inpaint the crops with a face network, paste them back."""
+    return {
+        "load_image": Node("LoadImage", {"image": FACE}),
+        "face_crop": Node("InpaintGAN_FaceCrop",
+                          {"size": 256, "assume_aligned": False, "margin": 0.26, "min_face": 32},
+                          {"image": ("load_image", 0), "mask": ("load_image", 1)}),
+        "load_model": Node("InpaintGAN_LoadModel", {"model_name": model, "hub_repo_id": ""}),
+        "inpaint": Node("InpaintGAN_Inpaint", inpaint_widgets("resize", feather=4.0),
+                        {"model": ("load_model", 0), "image": ("face_crop", 0), "mask": ("face_crop", 1)}),
+        "face_stitch": Node("InpaintGAN_FaceStitch", {}, {"crops": ("face_crop", 2), "faces": ("inpaint", 0)}),
+        "save": Node("SaveImage", {"filename_prefix": f"inpaint_gan/{prefix}"}, {"images": ("face_stitch", 0)}),
+    }
+
 
 WORKFLOWS: dict[str, dict[str, Node]] = {
     "opencv": {
@@ -100,8 +123,8 @@ WORKFLOWS: dict[str, dict[str, Node]] = {
     # The networks' workflows name the catalog weights each family registers when its weights are published.
     "ctsdg": model_workflow(SCENE, "ctsdg-places2", "crop", "ctsdg"),
     "deepfill": model_workflow(SCENE, "deepfill-places2", "crop", "deepfill"),
-    "mdrn": model_workflow(FACE, "mdrn-celebahq", "resize", "mdrn"),
-    "isfrnet": model_workflow(FACE, "isfrnet-ffhq", "resize", "isfrnet"),
+    "mdrn": face_workflow("mdrn-celebahq", "mdrn"),
+    "isfrnet": face_workflow("isfrnet-ffhq", "isfrnet"),
 }
 
 

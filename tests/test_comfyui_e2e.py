@@ -33,7 +33,8 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "tests" / "workflows").glob("*.json"))
 EXAMPLES = sorted((ROOT / "example_workflows").glob("*.json"))
-NODE_IDS = ("InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill")
+NODE_IDS = ("InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
+            "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch")
 PACK = "comfyui-inpaint-gan"
 START_TIMEOUT, RUN_TIMEOUT = 300, 600
 

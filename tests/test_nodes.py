@@ -21,7 +21,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK = str(ROOT).replace(".", "_x_")  # the module name ComfyUI gives a pack folder
-OUR_NODES = {"InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill"}
+OUR_NODES = {"InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
+             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch"}
 CORE_NODES = {"LoadImage", "SaveImage"}
 
 
@@ -243,6 +244,31 @@ def test_mask_and_prefill_nodes(comfy):
     assert grown.shape == mask.shape and grown.sum() == (10 + 4) * (12 + 4)
     filled = comfy.nodes["InpaintGAN_PreFill"].execute(scene(), mask, method="navier-stokes", radius=3).args[0]
     assert filled.shape == (1, 48, 64, 3)
+
+
+def test_face_crop_inpaint_stitch(comfy):
+    nodes, model = comfy.nodes, comfy.ic.build_model("opencv.telea")
+    image, mask = scene(2), holes(2)
+    mask[1] = 0  # only the first image has a hole: one crop
+    faces, masks, crops = nodes["InpaintGAN_FaceCrop"].execute(image, mask, size=32, assume_aligned=True, margin=0.26,
+                                                               min_face=32).args
+    assert faces.shape == (1, 32, 32, 3) and masks.shape == (1, 32, 32) and masks.max() == 1
+    filled = nodes["InpaintGAN_Inpaint"].execute(model, faces, masks, strategy="original", context_margin=0,
+                                                 feather=0.0, color_match=False, seed=0).args[0]
+    stitched = nodes["InpaintGAN_FaceStitch"].execute(crops, filled).args[0]
+    keep = mask[..., None].expand_as(image) == 0
+    assert stitched.shape == image.shape and torch.equal(stitched[keep], image[keep])
+    assert (stitched[0, 12:18, 12:20] - image[0, 12:18, 12:20]).abs().max() < 0.15  # a smooth image, a smooth fill
+    with pytest.raises(comfy.ic.InputError, match="2 inpainted crops for 1"):
+        nodes["InpaintGAN_FaceStitch"].execute(crops, torch.cat([filled, filled]))
+
+
+def test_face_crop_without_a_face_says_what_to_do(comfy):
+    faces = sys.modules[f"{PACK}.inpaint_core.faces"]
+    if not faces.detection_available():
+        pytest.skip("this OpenCV has no Haar cascades (5.x)")
+    with pytest.raises(comfy.ic.InputError, match="assume_aligned"):
+        comfy.logic.crop_faces(scene(), holes(), 64)
 
 
 # ------------------------------------------------------------------------------------------------ the logic

@@ -122,6 +122,15 @@ def model_on(model: InpaintModel, device: torch.device | str, offload: torch.dev
 # ---------------------------------------------------------------------------------------------------- inpainting
 
 
+def activation_bytes(model: InpaintModel, image: torch.Tensor, strategy: str, working_size: int = 0) -> int:
+    """A rough budget for one forward pass: 256 float32 feature channels at the size the network sees."""
+    if strategy == "original" and not model.fixed_size:
+        pixels = image.shape[-3] * image.shape[-2]  # IMAGE is [B, H, W, C]
+    else:
+        pixels = (working_size or model.working_size) ** 2
+    return pixels * 256 * 4
+
+
 def run_inpaint(
     model: InpaintModel,
     image: torch.Tensor,

@@ -83,7 +83,7 @@ class Inpaint(io.ComfyNode):
     def execute(cls, model, image, mask, strategy: str, context_margin: int, feather: float, color_match: bool,
                 seed: int, mask_threshold: float = 0.1, working_size: int = 0) -> io.NodeOutput:
         device = runtime.compute_device()
-        runtime.make_room(model, image, device)
+        runtime.make_room(model, logic.activation_bytes(model, image, strategy, working_size), device)
         with logic.model_on(model, device, runtime.offload_device()):
             output, extra = logic.run_inpaint(
                 model, image, mask, strategy=strategy, margin=context_margin, feather_pixels=feather,

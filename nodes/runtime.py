@@ -39,9 +39,8 @@ def offload_device() -> torch.device:
     return model_management.unet_offload_device()
 
 
-def make_room(model: torch.nn.Module, image: torch.Tensor, device: torch.device) -> None:
-    """Ask ComfyUI to free memory on ``device`` for the weights and a rough activation budget (as core's upscaler)."""
-    activations = image[:1].nelement() * 4 * 256  # float32 features, about 256 channels at full size
+def make_room(model: torch.nn.Module, activations: int, device: torch.device) -> None:
+    """Ask ComfyUI to free memory on ``device`` for the weights and ``activations`` bytes (as core's upscaler)."""
     model_management.free_memory(model_management.module_size(model) + activations, device)
 
 

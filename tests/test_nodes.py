@@ -224,7 +224,8 @@ def test_inpaint_node_runs_with_progress_and_memory(comfy):
     assert not torch.equal(output, image)
     assert torch.count_nonzero(extra) == 0  # OpenCV has no extra output
     assert comfy.state.bars[-1].updates == [(1, 2), (2, 2)]  # one step per hole region
-    assert comfy.state.freed
+    assert comfy.state.freed[-1] == (512 * 512 * 1024, torch.device("cpu"))  # crop: the network sees 512 x 512
+    assert comfy.logic.activation_bytes(model, image, "original") == 48 * 64 * 1024
 
 
 def test_cancel_stops_the_run(comfy):

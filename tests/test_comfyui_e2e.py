@@ -7,7 +7,8 @@ to this checkout, so the ComfyUI checkout itself is not modified. The test check
 node of the pack and that the pack imported without errors, then runs each API-format workflow of ``tests/workflows``
 through ``POST /prompt`` and ``/history`` and fetches its output images with ``/view``. A workflow whose model the
 loader does not offer (weights not published yet) is skipped with the reason. When Playwright and Chromium are there,
-ComfyUI's own editor loads each file of ``example_workflows`` and must turn it into exactly its API-format copy.
+ComfyUI's own editor loads each file of ``example_workflows`` and must turn it into exactly its API-format copy; and
+ComfyUI must serve ``example_workflows`` as the pack's templates.
 """
 
 from __future__ import annotations
@@ -162,6 +163,13 @@ def test_object_info_lists_every_node(server):
     failures = [line for line in server.log.read_text().splitlines()
                 if PACK in line and ("IMPORT FAILED" in line or "Cannot import" in line)]
     assert not failures, failures
+
+
+def test_example_workflows_are_templates(server):
+    templates = json.loads(server.get("/workflow_templates"))
+    assert sorted(templates.get(PACK, [])) == [path.stem for path in EXAMPLES]
+    served = json.loads(server.get(f"/api/workflow_templates/{PACK}/{EXAMPLES[0].name}"))
+    assert served == json.loads(EXAMPLES[0].read_text())
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=[path.stem for path in WORKFLOWS])

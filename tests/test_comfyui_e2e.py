@@ -40,6 +40,7 @@ NODE_IDS = ("InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask
             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch")
 PACK = "comfyui-inpaint-gan"
 UNTRAINED = "mdrn-tiny-untrained.safetensors"
+GRID = "inpaint_gan_grid.png"  # 30 separate holes: 30 regions for the crop strategy
 START_TIMEOUT, RUN_TIMEOUT = 300, 600
 
 pytestmark = pytest.mark.skipif(
@@ -88,6 +89,7 @@ def input_images() -> dict[str, Image.Image]:
         "inpaint_gan_scene.png": scene(512, 384, [(100, 80, 180, 150), (300, 220, 400, 300)]),
         "inpaint_gan_scene_large.png": scene(2048, 1536, [(400, 300, 560, 420), (1500, 1000, 1620, 1180)]),
         "inpaint_gan_face.png": portrait,
+        GRID: scene(1024, 768, [(x, y, x + 20, y + 20) for x in range(40, 1000, 160) for y in range(40, 740, 150)]),
     }
 
 
@@ -125,7 +127,8 @@ class Server:
                                          headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())
+                body = response.read()
+                return json.loads(body) if body else {}
         except urllib.error.HTTPError as error:
             raise AssertionError(f"POST {path}: {error.code} {error.read().decode()}") from None
 
@@ -186,6 +189,39 @@ def test_face_workflow_runs_with_an_untrained_network(server):
     run_workflow(server, prompt, "inpaint_gan_mdrn.json with " + UNTRAINED)
 
 
+def test_cancel_stops_a_running_inpaint(server):
+    """Cancel (``POST /interrupt``) during the crop strategy's regions stops the Inpaint node between two regions."""
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": GRID}},
+        "2": {"class_type": "InpaintGAN_LoadModel", "inputs": {"model_name": UNTRAINED, "hub_repo_id": ""}},
+        "3": {"class_type": "InpaintGAN_Inpaint", "inputs": {
+            "model": ["2", 0], "image": ["1", 0], "mask": ["1", 1], "strategy": "crop", "context_margin": 8,
+            "feather": 0.0, "color_match": False, "seed": 0}},
+        "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "inpaint_gan/cancelled"}},
+    }
+    prompt_id = server.post("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})["prompt_id"]
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not json.loads(server.get("/queue"))["queue_running"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(2)  # into the regions (about 0.3 s each on a CPU core)
+    server.post("/interrupt", {})
+    status = wait_for(server, prompt_id, "the cancelled run")["status"]
+    assert status["status_str"] == "error"
+    assert "execution_interrupted" in [message[0] for message in status["messages"]], status
+
+
+def wait_for(server: Server, prompt_id: str, name: str) -> dict:
+    """The history entry of a finished prompt."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        history = json.loads(server.get(f"/history/{prompt_id}"))
+        if prompt_id in history and history[prompt_id].get("status", {}).get("completed") is not None:
+            return history[prompt_id]
+        assert time.monotonic() < deadline, f"{name} did not finish in {RUN_TIMEOUT} s"
+        time.sleep(0.5)
+
+
 def run_workflow(server: Server, prompt: dict, name: str) -> None:
     offered = json.loads(server.get("/object_info/InpaintGAN_LoadModel"))["InpaintGAN_LoadModel"]
     options = offered["input"]["required"]["model_name"][0]
@@ -196,14 +232,7 @@ def run_workflow(server: Server, prompt: dict, name: str) -> None:
         if node["class_type"] == "InpaintGAN_LoadModel" and model not in options:
             pytest.skip(f"the loader does not offer {model!r} yet (its weights are not in the catalog)")
     prompt_id = server.post("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})["prompt_id"]
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while True:
-        history = json.loads(server.get(f"/history/{prompt_id}"))
-        if prompt_id in history and history[prompt_id].get("status", {}).get("completed") is not None:
-            break
-        assert time.monotonic() < deadline, f"{name} did not finish in {RUN_TIMEOUT} s"
-        time.sleep(0.5)
-    entry = history[prompt_id]
+    entry = wait_for(server, prompt_id, name)
     assert entry["status"]["status_str"] == "success", f"{name}: {json.dumps(entry['status'], indent=1)}"
     saved = [node for node, spec in prompt.items() if spec["class_type"] == "SaveImage"]
     for node in saved:

@@ -311,6 +311,8 @@ def test_mask_semantics(comfy):
     assert torch.equal(logic.run_inpaint(model, image, faint, threshold=0.1)[0], image)
     with pytest.raises(comfy.ic.InputError, match="whole image"):
         logic.run_inpaint(model, image, torch.ones(1, 48, 64))
+    rgba = torch.cat([image, torch.ones_like(image[..., :1])], -1)  # an IMAGE with alpha gives an RGB result
+    assert logic.run_inpaint(model, rgba, holes())[0].shape == image.shape
     with pytest.raises(comfy.ic.InputError, match="unknown strategy"):
         logic.run_inpaint(model, image, holes(), strategy="tile")
 

@@ -107,7 +107,11 @@ def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool) -> Path
         if converted.is_file():
             return converted
     folders = ", ".join(str(d) for d in dirs) or "a models folder (set INPAINT_MODELS_DIR)"
-    hint = f"or download {entry.url(endpoint())} and save it as {entry.local_filename} in {folders}"
+    if entry.source_format == "safetensors":
+        hint = f"or download {entry.url(endpoint())} and save it as {entry.local_filename} in {folders}"
+    else:
+        hint = (f"or download {entry.url(endpoint())} and convert it with `python -m inpaint_core convert "
+                f"{entry.source_format} <downloaded file> <folder>/{entry.local_filename}` for a folder in {folders}")
     downloaded = _hub_file(entry.repo_id, entry.filename, entry.revision, entry.sha256, offline, hint)
     if entry.source_format == "safetensors":
         return downloaded

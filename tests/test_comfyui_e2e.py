@@ -39,7 +39,9 @@ EXAMPLES = sorted((ROOT / "example_workflows").glob("*.json"))
 NODE_IDS = ("InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask")
 PACK = "comfyui-inpaint-gan"
-UNTRAINED = "mdrn-tiny-untrained.safetensors"
+#: Fresh weights of the tiny face networks, so that the face workflows' path through a GAN runs before trained weights
+#: exist (the output is noise in the hole, the image elsewhere).
+UNTRAINED = {family: f"{family}-tiny-untrained.safetensors" for family in ("mdrn", "isfrnet")}
 GRID = "inpaint_gan_grid.png"  # 30 separate holes: 30 regions for the crop strategy
 START_TIMEOUT, RUN_TIMEOUT = 300, 600
 
@@ -150,8 +152,8 @@ def server(tmp_path_factory):
     (base / "input").mkdir()
     for name, image in input_images().items():
         image.save(base / "input" / name)
-    # fresh weights of a tiny face network: the face workflow's path through a GAN runs before trained weights exist
-    save_model(build_model("mdrn.tiny"), base / "models" / "inpaint" / UNTRAINED)
+    for family, filename in UNTRAINED.items():
+        save_model(build_model(f"{family}.tiny"), base / "models" / "inpaint" / filename)
     running = Server(base)
     yield running
     running.stop()
@@ -181,20 +183,21 @@ def test_workflow_runs_to_an_image(server, workflow):
     run_workflow(server, json.loads(workflow.read_text()), workflow.name)
 
 
-def test_face_workflow_runs_with_an_untrained_network(server):
-    """The MDRN workflow (face crop, a GAN on the crops, face stitch) with fresh tiny weights from models/inpaint."""
-    prompt = json.loads((ROOT / "tests" / "workflows" / "inpaint_gan_mdrn.json").read_text())
+@pytest.mark.parametrize("family", sorted(UNTRAINED))
+def test_face_workflow_runs_with_an_untrained_network(server, family):
+    """A face workflow (face crop, the network on the crops, face stitch), fresh tiny weights from models/inpaint."""
+    prompt = json.loads((ROOT / "tests" / "workflows" / f"inpaint_gan_{family}.json").read_text())
     for node in prompt.values():
         if node["class_type"] == "InpaintGAN_LoadModel":
-            node["inputs"]["model_name"] = UNTRAINED
-    run_workflow(server, prompt, "inpaint_gan_mdrn.json with " + UNTRAINED)
+            node["inputs"]["model_name"] = UNTRAINED[family]
+    run_workflow(server, prompt, f"inpaint_gan_{family}.json with {UNTRAINED[family]}")
 
 
 def test_cancel_stops_a_running_inpaint(server):
     """Cancel (``POST /interrupt``) during the crop strategy's regions stops the Inpaint node between two regions."""
     prompt = {
         "1": {"class_type": "LoadImage", "inputs": {"image": GRID}},
-        "2": {"class_type": "InpaintGAN_LoadModel", "inputs": {"model_name": UNTRAINED, "hub_repo_id": ""}},
+        "2": {"class_type": "InpaintGAN_LoadModel", "inputs": {"model_name": UNTRAINED["mdrn"], "hub_repo_id": ""}},
         "3": {"class_type": "InpaintGAN_Inpaint", "inputs": {
             "model": ["2", 0], "image": ["1", 0], "mask": ["1", 1], "strategy": "crop", "context_margin": 8,
             "feather": 0.0, "color_match": False, "seed": 0}},

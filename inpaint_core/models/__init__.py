@@ -1,6 +1,3 @@
 """The network families; importing this package registers each of them."""
 
-from . import (
-    mdrn,  # noqa: F401
-    opencv_engines,  # noqa: F401
-)
+from . import isfrnet, mdrn, opencv_engines, psp  # noqa: F401

@@ -215,6 +215,24 @@ def test_cancel_stops_a_running_inpaint(server):
     assert "execution_interrupted" in [message[0] for message in status["messages"]], status
 
 
+def test_offline_download_error_reaches_the_user(server):
+    """With HF_HUB_OFFLINE=1 (set for the server), a Hub repo not in the cache fails with the library's message."""
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "inpaint_gan_scene.png"}},
+        "2": {"class_type": "InpaintGAN_LoadModel",
+              "inputs": {"model_name": "opencv.telea", "hub_repo_id": "someone/inpaint-weights"}},
+        "3": {"class_type": "InpaintGAN_Inpaint", "inputs": {
+            "model": ["2", 0], "image": ["1", 0], "mask": ["1", 1], "strategy": "crop", "context_margin": 64,
+            "feather": 0.0, "color_match": False, "seed": 0}},
+        "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "inpaint_gan/offline"}},
+    }
+    prompt_id = server.post("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})["prompt_id"]
+    status = wait_for(server, prompt_id, "the offline run")["status"]
+    errors = [message[1] for message in status["messages"] if message[0] == "execution_error"]
+    assert errors and errors[0]["node_type"] == "InpaintGAN_LoadModel", status
+    assert "offline mode is on" in errors[0]["exception_message"], errors[0]["exception_message"]
+
+
 def wait_for(server: Server, prompt_id: str, name: str) -> dict:
     """The history entry of a finished prompt."""
     deadline = time.monotonic() + RUN_TIMEOUT

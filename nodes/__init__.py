@@ -7,10 +7,10 @@ from comfy_api.latest import ComfyExtension, io
 
 from . import runtime
 from .face_nodes import FaceCrop, FaceStitch
-from .mask_nodes import AdjustMask, PreFill
+from .mask_nodes import AdjustMask, GenerateMask, PreFill
 from .model_nodes import Inpaint, LoadModel
 
-NODES: list[type[io.ComfyNode]] = [LoadModel, Inpaint, AdjustMask, PreFill, FaceCrop, FaceStitch]
+NODES: list[type[io.ComfyNode]] = [LoadModel, Inpaint, AdjustMask, GenerateMask, PreFill, FaceCrop, FaceStitch]
 
 
 class InpaintGANExtension(ComfyExtension):

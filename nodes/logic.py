@@ -28,6 +28,7 @@ from ..inpaint_core import (
 from ..inpaint_core.faces import ALIGNED_MARGIN, aligned_box, detect_faces
 from ..inpaint_core.hub import parse_repo_id
 from ..inpaint_core.image_ops import prepare_inputs
+from ..inpaint_core.masks.generators import generate_mask
 from ..inpaint_core.masks.ops import feather, grow
 from ..inpaint_core.models.base import InpaintModel
 from ..inpaint_core.pipeline import inpaint, inpaint_detailed
@@ -304,3 +305,9 @@ def _padded(tensor: torch.Tensor, box: Box, mode: str = "replicate") -> torch.Te
     height, width = tensor.shape[-2:]
     pads = (max(0, -left), max(0, right - width), max(0, -top), max(0, bottom - height))
     return F.pad(_window(tensor, box), pads, mode=mode)
+
+
+def generate_masks(kind: str, height: int, width: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """``batch`` random hole masks of one type (``inpaint_core.masks.MASK_GENERATORS``) as a MASK ``[B, H, W]``."""
+    generator = torch.Generator().manual_seed(int(seed))
+    return torch.stack([generate_mask(kind, height, width, generator) for _ in range(batch)]).float()

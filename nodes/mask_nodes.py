@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..inpaint_core.masks.generators import MASK_GENERATORS, NTIRE_TYPES
 from . import logic
 from .model_nodes import CATEGORY
 
@@ -54,3 +55,33 @@ class PreFill(io.ComfyNode):
     @classmethod
     def execute(cls, image, mask, method: str, radius: int) -> io.NodeOutput:
         return io.NodeOutput(logic.prefill(image, mask, method, radius))
+
+
+class GenerateMask(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="InpaintGAN_GenerateMask",
+            display_name="Generate Random Mask",
+            category=f"{CATEGORY}/mask",
+            description=(
+                "Random hole masks as the networks are trained and evaluated with: the seven NTIRE 2022 types ("
+                + ", ".join(NTIRE_TYPES) + ") and DeepFillv2's free-form strokes and boxes. Connect an image to take "
+                "its size and batch size."
+            ),
+            inputs=[
+                io.Combo.Input("kind", options=list(MASK_GENERATORS), default="thick"),
+                io.Int.Input("width", default=512, min=8, max=8192, step=8),
+                io.Int.Input("height", default=512, min=8, max=8192, step=8),
+                io.Int.Input("batch_size", default=1, min=1, max=64),
+                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
+                io.Image.Input("image", optional=True, tooltip="When connected: its width, height and batch size"),
+            ],
+            outputs=[io.Mask.Output(display_name="mask")],
+        )
+
+    @classmethod
+    def execute(cls, kind: str, width: int, height: int, batch_size: int, seed: int, image=None) -> io.NodeOutput:
+        if image is not None:
+            batch_size, height, width = image.shape[0], image.shape[1], image.shape[2]
+        return io.NodeOutput(logic.generate_masks(kind, height, width, batch_size, seed))

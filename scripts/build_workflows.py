@@ -30,6 +30,7 @@ class Signature:
 SIGNATURES: dict[str, Signature] = {
     "LoadImage": Signature((), ("image",), (("IMAGE", "IMAGE"), ("MASK", "MASK")), ui_only=((1, "image"),)),
     "SaveImage": Signature((("images", "IMAGE"),), ("filename_prefix",), ()),
+    "MaskToImage": Signature((("mask", "MASK"),), (), (("IMAGE", "IMAGE"),)),
     "InpaintGAN_LoadModel": Signature((), ("model_name", "hub_repo_id"), (("model", "INPAINT_GAN_MODEL"),)),
     "InpaintGAN_Inpaint": Signature(
         (("model", "INPAINT_GAN_MODEL"), ("image", "IMAGE"), ("mask", "MASK")),
@@ -44,6 +45,10 @@ SIGNATURES: dict[str, Signature] = {
     ),
     "InpaintGAN_FaceStitch": Signature(
         (("crops", "INPAINT_GAN_FACE_CROPS"), ("faces", "IMAGE")), (), (("image", "IMAGE"),)
+    ),
+    "InpaintGAN_GenerateMask": Signature(
+        (("image", "IMAGE"),), ("kind", "width", "height", "batch_size", "seed"), (("mask", "MASK"),),
+        seed_widgets=("seed",),
     ),
     "InpaintGAN_PreFill": Signature(
         (("image", "IMAGE"), ("mask", "MASK")), ("method", "radius"), (("image", "IMAGE"),)
@@ -61,6 +66,7 @@ class Node:
 
 
 SCENE, LARGE_SCENE, FACE = "inpaint_gan_scene.png", "inpaint_gan_scene_large.png", "inpaint_gan_face.png"
+PHOTO = "inpaint_gan_photo.png"  # an image without a hole, for random masks
 
 
 def inpaint_widgets(strategy: str, margin: int = 64, feather: float = 8.0, color_match: bool = False,
@@ -109,6 +115,19 @@ WORKFLOWS: dict[str, dict[str, Node]] = {
         "prefill": Node("InpaintGAN_PreFill", {"method": "neutral", "radius": 5},
                         {"image": ("load_image", 0), "mask": ("adjust", 0)}),
         "save_prefill": Node("SaveImage", {"filename_prefix": "inpaint_gan/prefill"}, {"images": ("prefill", 0)}),
+    },
+    "random_masks": {
+        "load_image": Node("LoadImage", {"image": PHOTO}),
+        "generate": Node("InpaintGAN_GenerateMask",
+                         {"kind": "thick", "width": 512, "height": 512, "batch_size": 1, "seed": 0},
+                         {"image": ("load_image", 0)}, title="Generate Random Mask (NTIRE 2022 types)"),
+        "load_model": Node("InpaintGAN_LoadModel", {"model_name": "opencv.telea", "hub_repo_id": ""}),
+        "inpaint": Node("InpaintGAN_Inpaint", inpaint_widgets("crop"),
+                        {"model": ("load_model", 0), "image": ("load_image", 0), "mask": ("generate", 0)}),
+        "save": Node("SaveImage", {"filename_prefix": "inpaint_gan/random_masks"}, {"images": ("inpaint", 0)}),
+        "mask_image": Node("MaskToImage", {}, {"mask": ("generate", 0)}),
+        "save_mask": Node("SaveImage", {"filename_prefix": "inpaint_gan/random_masks_mask"},
+                          {"images": ("mask_image", 0)}),
     },
     "highres_crop": {
         "load_image": Node("LoadImage", {"image": LARGE_SCENE}),

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "tests" / "workflows").glob("*.json"))
 EXAMPLES = sorted((ROOT / "example_workflows").glob("*.json"))
 NODE_IDS = ("InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
-            "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch")
+            "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask")
 PACK = "comfyui-inpaint-gan"
 #: Fresh weights of the tiny face networks, so that the face workflows' path through a GAN runs before trained weights
 #: exist (the output is noise in the hole, the image elsewhere).
@@ -91,6 +91,7 @@ def input_images() -> dict[str, Image.Image]:
         "inpaint_gan_scene.png": scene(512, 384, [(100, 80, 180, 150), (300, 220, 400, 300)]),
         "inpaint_gan_scene_large.png": scene(2048, 1536, [(400, 300, 560, 420), (1500, 1000, 1620, 1180)]),
         "inpaint_gan_face.png": portrait,
+        "inpaint_gan_photo.png": scene(512, 384, []),
         GRID: scene(1024, 768, [(x, y, x + 20, y + 20) for x in range(40, 1000, 160) for y in range(40, 740, 150)]),
     }
 

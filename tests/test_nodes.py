@@ -22,8 +22,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 PACK = str(ROOT).replace(".", "_x_")  # the module name ComfyUI gives a pack folder
 OUR_NODES = {"InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
-             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch"}
-CORE_NODES = {"LoadImage", "SaveImage"}
+             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask"}
+CORE_NODES = {"LoadImage", "SaveImage", "MaskToImage"}
 
 
 # ------------------------------------------------------------------------------------------- ComfyUI stand-ins
@@ -245,6 +245,16 @@ def test_mask_and_prefill_nodes(comfy):
     assert grown.shape == mask.shape and grown.sum() == (10 + 4) * (12 + 4)
     filled = comfy.nodes["InpaintGAN_PreFill"].execute(scene(), mask, method="navier-stokes", radius=3).args[0]
     assert filled.shape == (1, 48, 64, 3)
+
+
+def test_generate_mask_node(comfy):
+    node = comfy.nodes["InpaintGAN_GenerateMask"]
+    masks = node.execute("thick", 64, 48, 2, seed=5).args[0]
+    assert masks.shape == (2, 48, 64) and set(masks.unique().tolist()) <= {0.0, 1.0} and masks.sum() > 0
+    assert torch.equal(masks, node.execute("thick", 64, 48, 2, seed=5).args[0])
+    assert not torch.equal(masks[0], masks[1])
+    like = node.execute("box", 8, 8, 1, seed=0, image=scene(3)).args[0]
+    assert like.shape == (3, 48, 64)
 
 
 def test_face_crop_inpaint_stitch(comfy):

@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from inpaint_core import build_model, save_model
+from inpaint_core import build_model, list_models, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "tests" / "workflows").glob("*.json"))
@@ -39,9 +39,10 @@ EXAMPLES = sorted((ROOT / "example_workflows").glob("*.json"))
 NODE_IDS = ("InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask")
 PACK = "comfyui-inpaint-gan"
-#: Fresh weights of the tiny face networks, so that the face workflows' path through a GAN runs before trained weights
-#: exist (the output is noise in the hole, the image elsewhere).
-UNTRAINED = {family: f"{family}-tiny-untrained.safetensors" for family in ("mdrn", "isfrnet")}
+#: Fresh weights of each network family's tiny preset, so that its workflow's path through the network runs before
+#: trained weights exist (the output is noise in the hole, the image elsewhere).
+UNTRAINED = {family: f"{family}-tiny-untrained.safetensors" for family in ("ctsdg", "deepfill", "mdrn", "isfrnet")
+             if f"{family}.tiny" in list_models("presets")}
 GRID = "inpaint_gan_grid.png"  # 30 separate holes: 30 regions for the crop strategy
 START_TIMEOUT, RUN_TIMEOUT = 300, 600
 
@@ -184,8 +185,8 @@ def test_workflow_runs_to_an_image(server, workflow):
 
 
 @pytest.mark.parametrize("family", sorted(UNTRAINED))
-def test_face_workflow_runs_with_an_untrained_network(server, family):
-    """A face workflow (face crop, the network on the crops, face stitch), fresh tiny weights from models/inpaint."""
+def test_network_workflow_runs_with_untrained_weights(server, family):
+    """A network family's workflow with fresh tiny weights from models/inpaint in place of its trained weights."""
     prompt = json.loads((ROOT / "tests" / "workflows" / f"inpaint_gan_{family}.json").read_text())
     for node in prompt.values():
         if node["class_type"] == "InpaintGAN_LoadModel":

@@ -1,12 +1,19 @@
-"""A local server that speaks the part of the Hugging Face Hub HTTP API that ``huggingface_hub`` downloads with.
+"""A local server that speaks the part of the Hugging Face Hub HTTP API that ``huggingface_hub`` uses.
 
-The real client talks to it over HTTP through ``HF_ENDPOINT``; nothing in the client is patched. Repos hold commits;
-``main`` is the newest. Failures are injected per file: a status code, or a truncated body.
+Downloads: ``HEAD``/``GET .../resolve/<revision>/<file>``. Uploads, as ``HfApi.create_repo`` and ``create_commit``
+(huggingface_hub 2.4) call them: ``POST /api/repos/create``, ``POST /api/validate-yaml`` (model cards), ``POST
+/api/models/<repo>/preupload/<revision>`` (answered "regular" for every file, so no LFS or Xet transfer is needed)
+and ``POST /api/models/<repo>/commit/<revision>`` (an NDJSON body: a header line, then base64 files and deletions);
+``GET /api/models/<repo>[/revision/<revision>]`` answers ``repo_info``. The real client talks to it over HTTP
+through ``HF_ENDPOINT``; nothing in the client is patched. Repos hold commits; ``main`` is the newest. Failures are
+injected per file: a status code, or a truncated body.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 import threading
 from collections import Counter
@@ -15,6 +22,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<filename>.+)$")
+_INFO = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<revision>[^/]+))?$")
+_REPO_API = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/(?P<action>preupload|commit)/(?P<revision>[^/]+)$")
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """The git object id of a file's content (what the Hub reports as a regular file's ``oid``)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 @dataclass
@@ -46,12 +60,14 @@ class LocalHub:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def commit(self, repo_id: str, files: dict[str, bytes]) -> str:
-        """Add a commit holding ``files`` on top of the repo's newest files; returns its 40-hex hash."""
+    def commit(self, repo_id: str, files: dict[str, bytes], deleted: tuple[str, ...] = ()) -> str:
+        """Add a commit holding ``files`` on top of the repo's newest files, less ``deleted``; returns its hash."""
         with self._lock:
             repo = self.repos.setdefault(repo_id, Repo())
             previous = dict(repo.commits[-1][1]) if repo.commits else {}
             previous.update(files)
+            for path in deleted:
+                previous.pop(path, None)
             sha = hashlib.sha1(f"{repo_id}:{len(repo.commits)}".encode()).hexdigest()
             repo.commits.append((sha, previous))
             return sha
@@ -77,7 +93,66 @@ class LocalHub:
                 self._resolve(send_body=False)
 
             def do_GET(self) -> None:
-                self._resolve(send_body=True)
+                match = _INFO.match(unquote(self.path.split("?")[0]))
+                if match is None:
+                    return self._resolve(send_body=True)
+                repo = hub.repos.get(match["repo"])
+                found = repo.files_at(match["revision"] or "main") if repo else None
+                if found is None:
+                    return self._error(404, "RepoNotFound", f"Repository {match['repo']} not found")
+                self._json(200, {"id": match["repo"], "sha": found[0], "private": False,
+                                 "siblings": [{"rfilename": name} for name in sorted(found[1])]})
+
+            def do_POST(self) -> None:
+                path = unquote(self.path.split("?")[0])
+                hub.requests[("POST", path)] += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if path == "/api/repos/create":
+                    payload = json.loads(body)
+                    repo_id = f"{payload['organization']}/{payload['name']}" if payload.get("organization") else None
+                    if repo_id is None:
+                        return self._error(400, "BadRequest", "repos need an owner here: owner/name")
+                    if repo_id in hub.repos:  # the Hub's 409 names the repo's URL too; the client reads it
+                        return self._json(409, {"error": "You already created this model repo",
+                                                "url": f"{hub.endpoint}/{repo_id}"})
+                    hub.repos[repo_id] = Repo()
+                    return self._json(200, {"url": f"{hub.endpoint}/{repo_id}", "name": repo_id})
+                if path == "/api/validate-yaml":
+                    return self._json(200, {"errors": [], "warnings": []})
+                match = _REPO_API.match(path)
+                if match is None:
+                    return self._error(404, "NotFound", f"no route {path}")
+                repo = hub.repos.get(match["repo"])
+                if repo is None:
+                    return self._error(404, "RepoNotFound", f"Repository {match['repo']} not found")
+                current = repo.files_at(match["revision"])
+                existing = current[1] if current else {}
+                if match["action"] == "preupload":
+                    files = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
+                              "oid": git_blob_sha1(existing[f["path"]]) if f["path"] in existing else None}
+                             for f in json.loads(body)["files"]]
+                    return self._json(200, {"files": files, "commitOid": current[0] if current else None})
+                added: dict[str, bytes] = {}
+                deleted: list[str] = []
+                for line in body.splitlines():
+                    item = json.loads(line)
+                    if item["key"] == "file":
+                        added[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+                    elif item["key"] == "deletedFile":
+                        deleted.append(item["value"]["path"])
+                    elif item["key"] != "header":
+                        return self._error(400, "BadRequest", f"this test Hub takes no {item['key']} entries")
+                sha = hub.commit(match["repo"], added, tuple(deleted))
+                return self._json(200, {"commitUrl": f"{hub.endpoint}/{match['repo']}/commit/{sha}",
+                                        "commitOid": sha, "pullRequestUrl": None})
+
+            def _json(self, status: int, value: dict) -> None:
+                body = json.dumps(value).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def _error(self, status: int, code: str, message: str) -> None:
                 body = f'{{"error": "{message}"}}'.encode()

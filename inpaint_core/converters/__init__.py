@@ -1,0 +1,1 @@
+"""Converters from official release checkpoints to our safetensors layout."""

@@ -1,0 +1,1 @@
+"""Discriminators used by the training objectives."""

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ..errors import WeightsError
-from ..models.ctsdg import OFFICIAL_WEIGHTS_URL, PRESETS, CTSDG, CTSDGConfig
+from ..models.ctsdg import CTSDG, OFFICIAL_WEIGHTS_URL, PRESETS, CTSDGConfig
 
 _WHERE = (f"The official CTSDG weights (CelebA, Places2, Paris StreetView) are the .pt files in the Google Drive "
           f"folder linked from github.com/xiefan-guo/ctsdg: {OFFICIAL_WEIGHTS_URL}")

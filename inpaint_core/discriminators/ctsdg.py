@@ -17,7 +17,9 @@ from torch.nn.utils import spectral_norm
 class PatchBranch(nn.Module):
     """``TextureBranch`` / ``StructureBranch`` of the reference (identical apart from the input channels)."""
 
-    def __init__(self, in_channels: int, widths: tuple[int, ...] = (64, 128, 256, 512), init_std: float = 0.02) -> None:
+    def __init__(
+        self, in_channels: int, widths: tuple[int, ...] = (64, 128, 256, 512), init_std: float = 0.02
+    ) -> None:
         super().__init__()
         channels = (in_channels, *widths, 1)
         strides = (2, 2, 2, 1, 1)
@@ -41,7 +43,9 @@ class EdgeDetector(nn.Module):
 
     def __init__(self, in_channels: int = 3, hidden: int = 16) -> None:
         super().__init__()
-        self.projection = nn.Sequential(nn.Conv2d(in_channels, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU())
+        self.projection = nn.Sequential(
+            nn.Conv2d(in_channels, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU()
+        )
         self.res_layer = nn.Sequential(
             nn.Conv2d(hidden, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU(),
             nn.Conv2d(hidden, hidden, 3, padding=1), nn.BatchNorm2d(hidden),

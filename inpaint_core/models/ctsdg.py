@@ -44,8 +44,6 @@ class CTSDGConfig:
     projection_width: int = 16
     #: Dilations of the multi-scale aggregation branches of CFA.
     cfa_dilations: tuple[int, ...] = (1, 2, 4, 8)
-    #: Downsampling of CFA's query map (its value patches are ``2 * cfa_rate`` wide).
-    cfa_rate: int = 2
     cfa_softmax_scale: float = 10.0
     #: ``"legacy"`` (the released weights' wrapped 8-bit edge and gray inputs) or ``"clean"``; see the module doc.
     preprocessing: str = "clean"
@@ -59,8 +57,8 @@ class CTSDGConfig:
             raise ValueError(f"widths must be {len(_ENCODER_KERNELS)} positive ints, got {self.widths}")
         if self.preprocessing not in PREPROCESSING:
             raise ValueError(f"preprocessing must be one of {PREPROCESSING}, got {self.preprocessing!r}")
-        if self.cfa_rate < 1 or self.canny_sigma <= 0 or self.projection_width < 1:
-            raise ValueError("cfa_rate, canny_sigma and projection_width must be positive")
+        if self.canny_sigma <= 0 or self.projection_width < 1:
+            raise ValueError("canny_sigma and projection_width must be positive")
 
 
 class PartialConvBlock(nn.Module):
@@ -161,8 +159,7 @@ class CTSDG(InpaintModel):
         self.texture_feature_projection = FeatureProjection("texture", feature, config.projection_width)
         self.bigff = BiGatedFusion(feature)
         self.fusion_layer1 = nn.Sequential(nn.Conv2d(2 * feature, feature, 3, stride=2, padding=1), nn.LeakyReLU(0.2))
-        self.cfa = ContextualFeatureAggregation(feature, config.cfa_dilations, config.cfa_rate,
-                                                config.cfa_softmax_scale)
+        self.cfa = ContextualFeatureAggregation(feature, config.cfa_dilations, config.cfa_softmax_scale)
         self.fusion_layer2 = nn.Sequential(nn.Conv2d(2 * feature, feature, 3, padding=1), nn.LeakyReLU(0.2))
         self.out_layer = nn.Sequential(nn.Conv2d(3 * feature, 3, 1), nn.Tanh())
         self.apply(self._init_weights)

@@ -4,8 +4,8 @@ The mask counts valid entries over *all input channels* of each window: ``ratio 
 the new mask is ``clamp(count, 0, 1)`` (the same for every output channel) and the output is
 ``conv(x * mask) * ratio * new_mask``. The reference computes ``count`` with a second convolution by an all-ones
 ``(C_out, C_in, k, k)`` kernel, which costs as much as the convolution itself. Here the mask is summed over channels
-first and convolved with a single-channel all-ones kernel: the counts are small integers, exact in float32, so the
-result is identical at a fraction of the cost. Masks are passed around as one channel; a concatenation of masked
+first and box-summed over each window (a single-channel all-ones kernel): the counts are small integers, exact in
+float32, so the result is identical at a fraction of the cost. Masks are passed around as one channel; a concatenation of masked
 features is described by its per-pixel number of valid channels (:func:`concat_masked`).
 """
 
@@ -28,8 +28,11 @@ class PartialConv2d(nn.Conv2d):
         """``masked``: the input already multiplied by its mask; ``valid``: ``[B, 1, H, W]``, the number of valid
         input channels at each pixel."""
         with torch.no_grad():
-            ones = valid.new_ones(1, 1, *self.kernel_size)
-            count = F.conv2d(valid, ones, stride=self.stride, padding=self.padding, dilation=self.dilation)
+            if self.dilation == (1, 1):  # a box sum: the window's integer count, exact
+                count = F.avg_pool2d(valid, self.kernel_size, self.stride, self.padding, divisor_override=1)
+            else:
+                ones = valid.new_ones(1, 1, *self.kernel_size)
+                count = F.conv2d(valid, ones, stride=self.stride, padding=self.padding, dilation=self.dilation)
             window = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
             new_mask = count.clamp(0, 1)
             ratio = window / (count + 1e-8) * new_mask

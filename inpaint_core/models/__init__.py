@@ -1,4 +1,6 @@
 """The network families; importing this package registers each of them."""
 
-from . import ctsdg  # noqa: F401
-from . import opencv_engines  # noqa: F401
+from . import (
+    ctsdg,  # noqa: F401
+    opencv_engines,  # noqa: F401
+)

@@ -6,7 +6,8 @@ transforms from that folder, builds the generator with seeded random weights (re
 signal: the official N(0, 0.02) initialisation and zero Bi-GFF gammas would leave most of the network idle), saves
 them in the official checkpoint format, converts that file with ``inpaint_core.convert_checkpoint`` and compares
 the official test-time computation (``test.py``: its dataset transforms, ``image_to_edge``, generator, composite,
-``postprocess``) with our ``model.predict`` (``legacy`` preprocessing) on one image and mask.
+``postprocess``) with our ``model.predict`` (``legacy`` preprocessing) on one image and mask. For scale, it also runs
+the official generator in float64 and reports how far each float32 output is from that.
 
     python benchmarks/parity_ctsdg.py --official-dir /path/to/ctsdg [--image img.png --mask mask.png] [--size 256]
 
@@ -100,9 +101,12 @@ def official_run(official_dir: Path, image: Image.Image, mask: Image.Image, size
     generator.eval()
     with torch.no_grad():
         output, _, projected_edge = generator(ground_truth * valid, torch.cat((edge * valid, gray * valid), 1), valid)
+        # the same computation in float64: how far float32 rounding alone moves the official output
+        exact, _, _ = generator.double()(*(t.double() for t in (ground_truth * valid,
+                                                               torch.cat((edge * valid, gray * valid), 1), valid)))
     composite = ground_truth * valid + output * (1 - valid)
     return {"raw": postprocess(output), "composite": postprocess(composite), "edge_out": projected_edge,
-            "edge_in": edge, "gray_in": gray, "hole": 1 - valid}
+            "edge_in": edge, "gray_in": gray, "hole": 1 - valid, "raw64": postprocess(exact)}
 
 
 def main() -> int:
@@ -140,6 +144,8 @@ def main() -> int:
         "raw output [0,1], max abs diff": float((outputs["image"] - ref["raw"]).abs().max()),
         "composite [0,1], max abs diff": float((composite - ref["composite"]).abs().max()),
         "edge output, max abs diff": float((outputs["edge"] - ref["edge_out"]).abs().max()),
+        "official float32 vs official float64, max abs diff": float((ref["raw"] - ref["raw64"]).abs().max()),
+        "ours float32 vs official float64, max abs diff": float((outputs["image"] - ref["raw64"]).abs().max()),
     }
     print(f"CTSDG parity at {size}x{size}, hole {float(hole.mean()):.1%}, official output std "
           f"{float(ref['raw'].std()):.3f}, torch {torch.__version__}\n")

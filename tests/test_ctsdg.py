@@ -96,7 +96,10 @@ def test_region_affinity_matches_reference_and_chunking_changes_nothing():
     layer = RegionAffinity()
     whole = layer(x)
     torch.testing.assert_close(whole, _reference_region_affinity(x), rtol=1e-4, atol=1e-5)
-    layer.chunk_elements = 3 * 16**3  # query rows in chunks of 3, 3, 3, 3, 3 and 1
+    x = torch.randn(1, 8, 40, 40)  # 20 query rows: one chunk, then (smallest chunks) 8, 8 and 4
+    whole = layer(x)
+    torch.testing.assert_close(whole, _reference_region_affinity(x), rtol=1e-4, atol=1e-5)
+    layer.chunk_elements = 1
     x.requires_grad_(True)
     weights = torch.randn_like(whole)
     (grad,) = torch.autograd.grad((layer(x) * weights).sum(), x)

@@ -17,7 +17,7 @@ per image (64 MB at 256x256, 1 GB at 512x512). The same sums are regrouped here,
   ``M_ab[m, t] = sum_{delta in D_a x D_b} A[m + delta, t + delta]`` (``D_0 = {0, -1}``, ``D_1 = {0, 1}``): four
   matrix products with ``C`` columns instead of one with ``16 C``;
 - queries are processed in chunks of rows (the softmax runs over keys, so rows are independent; a halo of one row
-  feeds the shifted sums), at most about ``chunk_elements`` scores at a time.
+  feeds the shifted sums), about ``chunk_elements`` scores at a time.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def _diagonal_sum(src: torch.Tensor, out: torch.Tensor, query_dim: int, key_dim:
 class RegionAffinity(nn.Module):
     """Patch attention of a feature map onto itself (``RAL`` of the reference; no parameters)."""
 
-    #: About the most score entries held at once per image (2**22 floats = 16 MB; a few buffers of that size).
+    #: About the most score entries held at once per image (2**22 floats = 16 MB; a few buffers of that size), but
+    #: never fewer than 8 query rows (at 512x512 a chunk then holds 8 x 128**3 scores, 64 MB).
     chunk_elements: int = 2**22
 
     def __init__(self, softmax_scale: float = 10.0) -> None:
@@ -63,7 +64,8 @@ class RegionAffinity(nn.Module):
         norms = energy.sqrt().clamp_min(1e-4).view(batch, 1, 1, h, w)
         phases = [[x[:, :, a::2, b::2].flatten(2).transpose(1, 2) for b in (0, 1)] for a in (0, 1)]  # [B, h w, C]
         out = x.new_empty(batch, channels, height, width)
-        rows = max(1, min(h, self.chunk_elements // (h * w * w)))
+        # at least 8 query rows per chunk: each chunk recomputes a halo of 2 Gram rows and 1 attention row per side
+        rows = min(h, max(8, self.chunk_elements // (h * w * w)))
         for r0 in range(0, h, rows):
             r1 = min(h, r0 + rows)
             attention = self._attention(flat, norms, r0, r1, h, w)  # query rows r0 - 1 .. r1, padded

@@ -5,8 +5,8 @@ the new mask is ``clamp(count, 0, 1)`` (the same for every output channel) and t
 ``conv(x * mask) * ratio * new_mask``. The reference computes ``count`` with a second convolution by an all-ones
 ``(C_out, C_in, k, k)`` kernel, which costs as much as the convolution itself. Here the mask is summed over channels
 first and box-summed over each window (a single-channel all-ones kernel): the counts are small integers, exact in
-float32, so the result is identical at a fraction of the cost. Masks are passed around as one channel; a concatenation of masked
-features is described by its per-pixel number of valid channels (:func:`concat_masked`).
+float32, so the result is identical at a fraction of the cost. Masks are passed around as one channel; a
+concatenation of masked features is described by its per-pixel number of valid channels (:func:`concat_masked`).
 """
 
 from __future__ import annotations

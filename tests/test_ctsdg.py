@@ -169,8 +169,9 @@ def test_sizes_that_are_not_multiples_of_128_go_through_the_pipeline(tiny):
     image, hole = _image(160)[..., :100, :150], _hole(160)[..., :100, :150]
     with pytest.raises(ic.InputError):
         tiny.predict(image, hole)
-    result = ic.inpaint(tiny, image, hole, strategy="original")
-    assert result.shape == image.shape
+    detailed = ic.inpaint_detailed(tiny, image, hole, strategy="original")
+    result = detailed.image
+    assert result.shape == image.shape and detailed.extras["edge"].shape == (1, 1, 100, 150)
     keep = ~hole.bool().expand_as(image)
     assert torch.equal(result[keep], image[keep])
 

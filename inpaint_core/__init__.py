@@ -6,8 +6,9 @@ no network connection and imports neither ComfyUI, Gradio nor accelerate.
 
 from . import models  # noqa: F401  (registers the families)
 from .api import convert_checkpoint, list_models, load_model, ready_models
-from .catalog import WeightsEntry, catalog
+from .catalog import WeightsEntry, get_weights_entry
 from .errors import InpaintError, InputError, UnknownModelError, WeightsError
+from .faces import inpaint_faces
 from .models.base import InpaintModel
 from .pipeline import STRATEGIES, InpaintResult, inpaint, inpaint_detailed
 from .registry import build_model
@@ -25,10 +26,11 @@ __all__ = [
     "WeightsEntry",
     "WeightsError",
     "build_model",
-    "catalog",
     "convert_checkpoint",
+    "get_weights_entry",
     "inpaint",
     "inpaint_detailed",
+    "inpaint_faces",
     "list_models",
     "load_model",
     "load_model_file",

@@ -53,7 +53,8 @@ def load_model(
             trained = [n for n, e in catalog().items() if e.family == family.name]
             raise UnknownModelError(
                 f"{name} is a preset without trained weights: use build_model({name!r}) for fresh weights, "
-                f"or load trained ones ({', '.join(sorted(trained)) or 'none in the catalog yet'}, a file or a Hub repo id)"
+                f"or load trained ones ({', '.join(sorted(trained)) or 'none in the catalog yet'}, "
+                "a file or a Hub repo id)"
             )
         return build_model(name).to(device=device, dtype=dtype).eval()
     path = resolve_weights(name_or_path, models_dirs_extra=models_dirs, offline=offline)

@@ -47,7 +47,7 @@ def converted_dir() -> Path:
 
 
 def models_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
-    """The models folders searched for catalog names: ``extra`` first, then ``INPAINT_MODELS_DIR`` (os.pathsep list)."""
+    """Folders searched for catalog names: ``extra`` first, then ``INPAINT_MODELS_DIR`` (an os.pathsep list)."""
     dirs = [Path(d) for d in extra]
     dirs += [Path(d) for d in os.environ.get("INPAINT_MODELS_DIR", "").split(os.pathsep) if d]
     return dirs
@@ -77,12 +77,18 @@ def resolve_weights(
         return _resolve_entry(get_weights_entry(name), dirs, offline)
     repo = parse_repo_id(name)
     if repo is not None:
-        return _hub_file(repo[0], "model.safetensors", repo[1], sha256=None, offline=offline,
-                         hint=f"or put the file in a models folder and pass its path")
+        return _hub_file(
+            repo[0],
+            "model.safetensors",
+            repo[1],
+            sha256=None,
+            offline=offline,
+            hint="or put the file in a models folder and pass its path",
+        )
     known = sorted(catalog())
     raise UnknownModelError(
-        f"unknown model {name!r}: not a file, a catalog name ({', '.join(known) or 'none'}), a preset or a Hub repo id "
-        "(owner/repo). See inpaint_core.list_models()."
+        f"unknown model {name!r}: not a file, a catalog name ({', '.join(known) or 'none'}), a preset or a Hub "
+        "repo id (owner/repo). See inpaint_core.list_models()."
     )
 
 
@@ -101,7 +107,11 @@ def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool) -> Path
         if converted.is_file():
             return converted
     folders = ", ".join(str(d) for d in dirs) or "a models folder (set INPAINT_MODELS_DIR)"
-    hint = f"or download {entry.url(endpoint())} and save it as {entry.local_filename} in {folders}"
+    if entry.source_format == "safetensors":
+        hint = f"or download {entry.url(endpoint())} and save it as {entry.local_filename} in {folders}"
+    else:
+        hint = (f"or download {entry.url(endpoint())} and convert it with `python -m inpaint_core convert "
+                f"{entry.source_format} <downloaded file> <folder>/{entry.local_filename}` for a folder in {folders}")
     downloaded = _hub_file(entry.repo_id, entry.filename, entry.revision, entry.sha256, offline, hint)
     if entry.source_format == "safetensors":
         return downloaded
@@ -115,7 +125,6 @@ def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | N
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
-        HfHubHTTPError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
@@ -128,22 +137,32 @@ def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | N
     except (LocalEntryNotFoundError, EntryNotFoundError, OSError):
         pass
     if offline:
-        raise WeightsError(f"{filename} of {repo_id} is not in the Hugging Face cache and offline mode is on: "
-                           f"unset HF_HUB_OFFLINE to download {url}, {hint}")
+        raise WeightsError(
+            f"{filename} of {repo_id} is not in the Hugging Face cache and offline mode is on: "
+            f"unset HF_HUB_OFFLINE to download {url}, {hint}"
+        )
     try:
         path = Path(hf_hub_download(**common))
     except (RepositoryNotFoundError, RevisionNotFoundError) as error:
-        raise WeightsError(f"{url}: no such repository or revision on the Hub ({type(error).__name__}); {hint}") from error
+        raise WeightsError(
+            f"{url}: no such repository or revision on the Hub ({type(error).__name__}); {hint}"
+        ) from error
+    except LocalEntryNotFoundError as error:  # the Hub did not answer properly and the cache has no copy
+        raise WeightsError(
+            f"downloading {url} failed ({error.__cause__ or error}); try again later, {hint}"
+        ) from error
     except EntryNotFoundError as error:
         raise WeightsError(f"{url}: {filename} is not in {repo_id}; {hint}") from error
-    except (HfHubHTTPError, OSError) as error:
+    except Exception as error:  # HTTP, connection and protocol errors of any transport: all mean "try again"
         raise WeightsError(f"downloading {url} failed ({error}); try again later, {hint}") from error
     if sha256 is not None:
         actual = file_sha256(path)
         if actual != sha256:
             _evict(path)
-            raise WeightsError(f"{url} has sha256 {actual}, expected {sha256}: the download was removed from the "
-                               f"cache; try again, {hint}")
+            raise WeightsError(
+                f"{url} has sha256 {actual}, expected {sha256}: the download was removed from the "
+                f"cache; try again, {hint}"
+            )
     return path
 
 

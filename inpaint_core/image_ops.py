@@ -18,6 +18,8 @@ treated as a soft mask); any other size is an error.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -105,7 +107,7 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
         return np.asarray(image).astype(np.int32)
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
-    return np.asarray(image)
+    return np.array(image)
 
 
 def _from_numpy(array: np.ndarray) -> torch.Tensor:
@@ -128,10 +130,15 @@ def _to_unit_float(tensor: torch.Tensor, what: str) -> torch.Tensor:
             raise InputError(f"{what} has integer values outside 0..65535; give 8-bit, 16-bit or float in [0, 1]")
         return tensor.float() / 65535
     tensor = tensor.float()
-    if not torch.isfinite(tensor).all():
+    if not tensor.numel():
+        raise InputError(f"{what} is empty")
+    low, high = (float(v) for v in torch.aminmax(tensor))  # one pass; NaN and inf propagate into these
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise InputError(f"{what} contains NaN or infinite values")
-    low, high = float(tensor.min()), float(tensor.max())
     if low < -_TOLERANCE or high > 1 + _TOLERANCE:
         hint = "[0, 255]: divide by 255" if high > 1.5 else "[-1, 1]: map it with (x + 1) / 2" if low < -0.5 else ""
-        raise InputError(f"{what} values must be in [0, 1], got [{low:.3g}, {high:.3g}]" + (f"; it looks like {hint}" if hint else ""))
-    return tensor.clamp(0, 1)
+        raise InputError(
+            f"{what} values must be in [0, 1], got [{low:.3g}, {high:.3g}]"
+            + (f"; it looks like {hint}" if hint else "")
+        )
+    return tensor.clamp(0, 1) if low < 0 or high > 1 else tensor

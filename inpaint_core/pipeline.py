@@ -36,14 +36,14 @@ Progress = Callable[[int, int], None]
 @dataclass
 class InpaintResult:
     image: torch.Tensor
-    #: The binary hole the network filled, ``[B, 1, H, W]``.
+    #: The hole the network filled, ``[B, 1, H, W]`` bool.
     hole: torch.Tensor
     #: Extra outputs of the network (e.g. CTSDG's ``"edge"``) at the image's size, zero outside the inpainted boxes.
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def inpaint(model: InpaintModel, image, hole, strategy: str = "crop", **options) -> torch.Tensor:
-    """Inpaint ``image`` ([0, 1], ``[B, 3, H, W]`` or see :mod:`image_ops`) where ``hole`` is 1; see :func:`inpaint_detailed`."""
+    """Inpaint ``image`` ([0, 1], ``[B, 3, H, W]``) where ``hole`` is 1; options as :func:`inpaint_detailed`."""
     return inpaint_detailed(model, image, hole, strategy, **options).image
 
 
@@ -73,38 +73,42 @@ def inpaint_detailed(
     if not 0 < threshold <= 1:
         raise InputError(f"threshold must be in (0, 1], got {threshold}")
     image, soft = prepare_inputs(image, hole)
-    binary = (soft >= threshold).to(image.dtype)
-    alpha = torch.where(binary > 0, soft, torch.zeros_like(soft))
-    if feather_pixels > 0:
-        alpha = torch.maximum(alpha, feather(binary, feather_pixels))
-    empty = binary.flatten(1).amax(1) == 0
-    full = binary.flatten(1).amin(1) == 1
-    if full.any():
+    binary = soft >= threshold
+    flat = binary.flatten(1)
+    if flat.all(1).any():
         raise InputError("the mask covers the whole image: there are no known pixels to inpaint from")
+    empty = ~flat.any(1)
     result = InpaintResult(image.clone(), binary, {})
     if empty.all():
         _report(progress, 1, 1)
         return result
-    runner = _Runner(model, generator, working_size or model.working_size, color_match)
+    runner = _Runner(model, generator, working_size or model.working_size, color_match, soft, binary, feather_pixels)
     with torch.inference_mode():
         if strategy == "crop":
-            _run_crops(runner, image, binary, alpha, margin, result, progress)
+            _run_crops(runner, image, binary, max(margin, math.ceil(feather_pixels)), result, progress)
         else:
             if strategy == "original":
                 _check_original_size(model, image)
+            size = None if strategy == "original" else runner.working_size
             for index in range(image.shape[0]):
                 if not empty[index]:
-                    sample = slice(index, index + 1)
-                    box = (0, 0, *image.shape[-2:])
-                    size = None if strategy == "original" else runner.working_size
-                    runner.fill_box(image[sample], binary[sample], alpha[sample], box, size, result, index)
+                    runner.fill_box(
+                        image[index : index + 1],
+                        binary[index : index + 1],
+                        (0, 0, *image.shape[-2:]),
+                        size,
+                        result,
+                        index,
+                    )
                 _report(progress, index + 1, image.shape[0])
     return result
 
 
 def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:
     if model.fixed_size:
-        raise InputError(f"{model.name} runs at {model.working_size}x{model.working_size} only; use 'resize' or 'crop'")
+        raise InputError(
+            f"{model.name} runs at {model.working_size}x{model.working_size} only; use 'resize' or 'crop'"
+        )
     if model.size_multiple > 1 and max(image.shape[-2:]) > MAX_ORIGINAL_SIDE:
         raise InputError(
             f"{image.shape[-2]}x{image.shape[-1]} is too large for the 'original' strategy with a learned network "
@@ -112,22 +116,21 @@ def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:
         )
 
 
-def _run_crops(runner, image, binary, alpha, margin, result, progress) -> None:
-    jobs = [(index, box) for index in range(image.shape[0])
-            for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // 4))]
+def _run_crops(runner, image, binary, margin, result, progress) -> None:
+    jobs = [
+        (index, box)
+        for index in range(image.shape[0])
+        for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // 4))
+    ]
     height, width = image.shape[-2:]
-    remaining = binary.clone()
+    filled = torch.zeros_like(binary)  # holes filled by an earlier region count as known pixels now
     for done, (index, box) in enumerate(jobs, start=1):
-        sample = slice(index, index + 1)
-        crop = _context_box(box, margin, height, width, runner.model.fixed_size)
-        top, left, bottom, right = crop
-        todo = remaining[sample, :, top:bottom, left:right]
+        top, left, bottom, right = crop = _context_box(box, margin, height, width, runner.model.fixed_size)
+        window = (slice(index, index + 1), slice(None), slice(top, bottom), slice(left, right))
+        todo = binary[window] & ~filled[window]
         if todo.any():
-            # holes already filled by an earlier region count as known pixels now, and are not blended again
-            done_before = binary[sample] - remaining[sample]
-            runner.fill_box(result.image[sample], remaining[sample], alpha[sample] * (1 - done_before), crop,
-                            runner.working_size, result, index)
-            todo.zero_()
+            runner.fill_box(result.image[window], todo, crop, runner.working_size, result, index, filled[window])
+            filled[window] |= todo
         _report(progress, done, len(jobs))
 
 
@@ -148,24 +151,34 @@ def _context_box(box, margin, height, width, square) -> tuple[int, int, int, int
 class _Runner:
     """Runs the model on one box of one image and composites the prediction into the result."""
 
-    def __init__(self, model: InpaintModel, generator, working_size: int, color_match: bool) -> None:
+    def __init__(self, model, generator, working_size, color_match, soft, binary, feather_pixels) -> None:
         self.model, self.generator, self.working_size, self.color_match = model, generator, working_size, color_match
+        self.soft, self.binary, self.feather_pixels = soft, binary, feather_pixels
 
-    def fill_box(self, image, binary, alpha, box, size, result: InpaintResult, index: int) -> None:
+    def fill_box(self, crop, hole, box, size, result: InpaintResult, index: int, filled=None) -> None:
+        """Inpaint ``crop`` (the pixels of ``box`` in image ``index``) where ``hole`` is true, and blend it in."""
         top, left, bottom, right = box
-        crop = image[:, :, top:bottom, left:right]
-        hole = binary[:, :, top:bottom, left:right]
+        hole = hole.to(crop.dtype)
         outputs = self._predict(crop, hole, size)
         prediction = outputs.pop("image")
         if self.color_match:
             prediction = match_colors(prediction, crop, hole)
-        weight = alpha[:, :, top:bottom, left:right]
-        target = result.image[index : index + 1, :, top:bottom, left:right]
-        target.copy_(crop + (prediction - crop) * weight)
+        weight = self._weight(index, box, filled)
+        result.image[index : index + 1, :, top:bottom, left:right] = crop + (prediction - crop) * weight
         for name, value in outputs.items():
-            canvas = result.extras.setdefault(name, result.image.new_zeros((result.image.shape[0], value.shape[1],
-                                                                             *result.image.shape[-2:])))
+            canvas = result.extras.setdefault(
+                name, result.image.new_zeros((result.image.shape[0], value.shape[1], *result.image.shape[-2:]))
+            )
             canvas[index : index + 1, :, top:bottom, left:right] = value
+
+    def _weight(self, index: int, box, filled) -> torch.Tensor:
+        """The blend weight in ``box``: the mask value in the hole, the feather band around it, 0 where filled."""
+        window = (slice(index, index + 1), slice(None), slice(box[0], box[2]), slice(box[1], box[3]))
+        binary, soft = self.binary[window], self.soft[window]
+        weight = torch.where(binary, soft, torch.zeros_like(soft))
+        if self.feather_pixels > 0:
+            weight = torch.maximum(weight, feather(binary.to(soft.dtype), self.feather_pixels))
+        return weight if filled is None else weight * ~filled
 
     def _predict(self, crop: torch.Tensor, hole: torch.Tensor, size: int | None) -> dict[str, torch.Tensor]:
         """Scale (``size``: longer side) and pad to what the model takes, predict, and undo both."""
@@ -178,7 +191,7 @@ class _Runner:
         else:
             scale = size / max(height, width)
             target_h, target_w = max(1, round(height * scale)), max(1, round(width * scale))
-        net_image = _resize(crop, target_h, target_w, "image")
+        net_image = _resize(crop * (1 - hole), target_h, target_w, "image")
         net_hole = _resize(hole, target_h, target_w, "hole")
         multiple = model.size_multiple
         pad_h, pad_w = -target_h % multiple, -target_w % multiple
@@ -187,25 +200,31 @@ class _Runner:
             net_image = F.pad(net_image, (0, pad_w, 0, pad_h), mode=mode)
             net_hole = F.pad(net_hole, (0, pad_w, 0, pad_h))
         net_image = net_image * (1 - net_hole)  # never show the network what is under the hole
-        outputs = model.predict_outputs(net_image.to(model.device, model.dtype), net_hole.to(model.device, model.dtype),
-                                        self.generator)
-        return {name: _resize(value.float()[..., :target_h, :target_w].to(crop.device), height, width, "image")
-                for name, value in outputs.items()}
+        outputs = model.predict_outputs(
+            net_image.to(model.device, model.dtype), net_hole.to(model.device, model.dtype), self.generator
+        )
+        return {
+            name: _resize(value.float()[..., :target_h, :target_w].to(crop.device), height, width, "image")
+            for name, value in outputs.items()
+        }
 
 
 def _resize(tensor: torch.Tensor, height: int, width: int, kind: str) -> torch.Tensor:
     if tensor.shape[-2:] == (height, width):
         return tensor
-    if kind == "hole":  # a pixel is a hole at the new size if any part of it was one
-        if height <= tensor.shape[-2] and width <= tensor.shape[-1]:
-            return (F.interpolate(tensor, size=(height, width), mode="area") > 0).to(tensor.dtype)
-        return F.interpolate(tensor, size=(height, width), mode="nearest")
+    if kind == "hole":  # a pixel is a hole at the new size if any hole pixel contributed to it
+        shrinking = height <= tensor.shape[-2] and width <= tensor.shape[-1]
+        mode = {"mode": "area"} if shrinking else {"mode": "bilinear", "align_corners": False}
+        return (F.interpolate(tensor, size=(height, width), **mode) > 0).to(tensor.dtype)
     antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
-    return F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False,
-                         antialias=antialias).clamp(0, 1)
+    return F.interpolate(
+        tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias
+    ).clamp(0, 1)
 
 
-def match_colors(prediction: torch.Tensor, image: torch.Tensor, hole: torch.Tensor, ring: int | None = None) -> torch.Tensor:
+def match_colors(
+    prediction: torch.Tensor, image: torch.Tensor, hole: torch.Tensor, ring: int | None = None
+) -> torch.Tensor:
     """Shift and scale the prediction per channel so that, on the known ring around the hole, it has the image's mean
     and standard deviation (the scale is limited to [0.5, 2])."""
     ring = ring or max(4, math.ceil(0.05 * max(hole.shape[-2:])))

@@ -69,9 +69,7 @@ def split_preset_name(name: str) -> tuple[Family, str]:
     family_name, _, preset = name.partition(".")
     family = get_family(family_name)
     if preset not in family.presets:
-        raise UnknownModelError(
-            f"unknown preset {name!r}; presets of {family.name}: {sorted(family.presets)}"
-        )
+        raise UnknownModelError(f"unknown preset {name!r}; presets of {family.name}: {sorted(family.presets)}")
     return family, preset
 
 
@@ -85,4 +83,3 @@ def build_model(name: str, **overrides: Any):
 def is_preset_name(name: str) -> bool:
     family_name, dot, preset = name.partition(".")
     return bool(dot) and family_name in _FAMILIES and preset in _FAMILIES[family_name].presets
-

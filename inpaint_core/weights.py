@@ -49,7 +49,7 @@ def save_model(
 
 
 def write_atomically(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` next to ``path``, fsync, then rename over ``path``: a crash never leaves half a file."""
+    """Call ``write(tmp)`` next to ``path``, fsync, then rename over ``path``: a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
@@ -110,8 +110,11 @@ def load_state_dict_strict(model: torch.nn.Module, state: dict[str, torch.Tensor
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    mismatched = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-                  for k in sorted(set(own) & set(state)) if own[k].shape != state[k].shape]
+    mismatched = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in sorted(set(own) & set(state))
+        if own[k].shape != state[k].shape
+    ]
     if missing or unexpected or mismatched:
         parts = [f"{source} does not match {type(model).__name__}:"]
         for label, items in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", mismatched)):
@@ -130,5 +133,10 @@ def _corrupt_message(path: Path, error: Exception) -> str:
 
 def state_dict_metadata(model: InpaintModel) -> dict[str, Any]:
     """The metadata that :func:`save_model` writes, as a dict (for config.json next to a Hub upload)."""
-    return {"family": model.family, "preset": model.preset, "config": config_to_dict(model.config),
-            "format": FORMAT, "format_version": FORMAT_VERSION}
+    return {
+        "family": model.family,
+        "preset": model.preset,
+        "config": config_to_dict(model.config),
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+    }

@@ -1,1 +1,1 @@
-"""Converters from official release checkpoints to our safetensors layout."""
+"""Converters of official release checkpoints to our layout (read with ``torch.load(weights_only=True)``)."""

@@ -1,1 +1,1 @@
-"""Discriminators used by the training objectives."""
+"""Discriminators used by the training objectives (never needed at inference)."""

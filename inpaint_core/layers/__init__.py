@@ -1,1 +1,1 @@
-"""Shared network blocks (partial convolution, attention, ...)."""
+"""Building blocks shared by the network families."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import torch
@@ -25,19 +27,16 @@ def shrink(hole: torch.Tensor, pixels: int) -> torch.Tensor:
 
 
 def feather(hole: torch.Tensor, pixels: float) -> torch.Tensor:
-    """A soft mask that is 1 inside the hole and falls to 0 over about ``pixels`` outside it."""
+    """A soft mask: 1 in the hole, falling smoothly to 0 at ``pixels`` (Euclidean distance) outside it."""
     if pixels <= 0:
         return hole
-    radius = max(1, int(round(pixels)))
-    sigma = radius / 2
-    coords = torch.arange(-radius, radius + 1, device=hole.device, dtype=hole.dtype)
-    kernel = torch.exp(-(coords**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    grown = grow(hole, radius)
-    padded = F.pad(grown, (radius, radius, radius, radius), mode="replicate")
-    blurred = F.conv2d(padded, kernel.view(1, 1, 1, -1))
-    blurred = F.conv2d(blurred, kernel.view(1, 1, -1, 1))
-    return torch.maximum(hole, blurred.clamp(0, 1))
+    outside = (hole.detach() <= 0.5).to(torch.uint8).cpu().numpy()
+    distances = np.stack(
+        [cv2.distanceTransform(plane, cv2.DIST_L2, 5) for plane in outside.reshape(-1, *outside.shape[-2:])]
+    )
+    ramp = torch.from_numpy(distances).reshape(hole.shape).to(hole.device, hole.dtype)
+    ramp = (1 - ramp / pixels).clamp(0, 1)
+    return torch.maximum(hole, ramp * ramp * (3 - 2 * ramp))  # smoothstep
 
 
 def hole_ratio(hole: torch.Tensor) -> torch.Tensor:
@@ -45,20 +44,45 @@ def hole_ratio(hole: torch.Tensor) -> torch.Tensor:
     return hole.flatten(1).float().mean(1)
 
 
-def bounding_boxes(hole: torch.Tensor, merge_distance: int = 0) -> list[tuple[int, int, int, int]]:
+def bounding_boxes(
+    hole: torch.Tensor, merge_distance: int = 0, coarse_side: int = 1024
+) -> list[tuple[int, int, int, int]]:
     """Boxes ``(top, left, bottom, right)`` (exclusive ends) of the connected hole regions of one ``[H, W]`` mask.
 
-    Regions closer than ``merge_distance`` pixels are merged into one box.
+    Regions closer than about ``merge_distance`` pixels are merged into one box. Large masks are labelled on a
+    max-pooled copy whose longer side is at most ``coarse_side`` (so the cost hardly grows with the image), then each
+    box is tightened on the full-resolution mask.
     """
-    binary = (hole.detach() > 0.5).to(torch.uint8).cpu().numpy()
-    grouped = binary
-    if merge_distance > 0:
-        size = 2 * merge_distance + 1
-        grouped = cv2.dilate(binary, np.ones((size, size), np.uint8))
-    count, labels = cv2.connectedComponents(grouped, connectivity=8)
+    binary = hole.detach() > 0.5
+    factor = max(1, math.ceil(max(binary.shape) / coarse_side))
+    coarse = binary
+    if factor > 1:
+        height, width = binary.shape
+        padded = binary.new_zeros(height + -height % factor, width + -width % factor)
+        padded[:height, :width] = binary
+        coarse = padded.view(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(3).any(1)
+    grouped = coarse.to(torch.uint8).cpu().numpy()
+    distance = math.ceil(merge_distance / factor)
+    if distance > 0:
+        grouped = cv2.dilate(grouped, np.ones((2 * distance + 1, 2 * distance + 1), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
+    coarse_np = coarse.cpu().numpy()
     boxes = []
     for label in range(1, count):
-        rows, cols = np.nonzero((labels == label) & (binary > 0))
-        if rows.size:
-            boxes.append((int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1))
+        left, top, width, height = (int(v) for v in stats[label, :4])
+        own = (labels[top : top + height, left : left + width] == label) & coarse_np[
+            top : top + height, left : left + width
+        ]
+        own = torch.from_numpy(own).repeat_interleave(factor, 0).repeat_interleave(factor, 1)
+        window = binary[top * factor : (top + height) * factor, left * factor : (left + width) * factor].cpu()
+        rows, cols = torch.nonzero(window & own[: window.shape[0], : window.shape[1]], as_tuple=True)
+        if rows.numel():
+            boxes.append(
+                (
+                    top * factor + int(rows.min()),
+                    left * factor + int(cols.min()),
+                    top * factor + int(rows.max()) + 1,
+                    left * factor + int(cols.max()) + 1,
+                )
+            )
     return boxes

@@ -71,7 +71,12 @@ class InpaintModel(nn.Module):
         """Raise :class:`InputError` unless ``image`` and ``hole`` have the layout and size this network takes."""
         if image.ndim != 4 or image.shape[1] != 3:
             raise InputError(f"{self.name}: image must be [B, 3, H, W], got {tuple(image.shape)}")
-        if hole.ndim != 4 or hole.shape[1] != 1 or hole.shape[0] != image.shape[0] or hole.shape[2:] != image.shape[2:]:
+        if (
+            hole.ndim != 4
+            or hole.shape[1] != 1
+            or hole.shape[0] != image.shape[0]
+            or hole.shape[2:] != image.shape[2:]
+        ):
             raise InputError(f"{self.name}: hole must be [B, 1, H, W] matching the image, got {tuple(hole.shape)}")
         height, width = image.shape[-2:]
         if self.fixed_size and (height, width) != (self.working_size, self.working_size):
@@ -81,6 +86,6 @@ class InpaintModel(nn.Module):
             )
         if height % self.size_multiple or width % self.size_multiple:
             raise InputError(
-                f"{self.name} needs height and width that are multiples of {self.size_multiple}, got {height}x{width}; "
-                "use inpaint_core.inpaint(), which pads for you"
+                f"{self.name} needs height and width that are multiples of {self.size_multiple}, "
+                f"got {height}x{width}; use inpaint_core.inpaint(), which pads for you"
             )

@@ -1,0 +1,502 @@
+"""The Gradio Space: inpaint a photo in the browser with any model of ``inpaint_core``.
+
+``python gradio_app.py`` serves it on http://127.0.0.1:7860; on Hugging Face Spaces this file is the ``app_file``.
+The app is a thin layer over ``inpaint_core``: it turns the editor's painted layer (or an uploaded mask) into a hole
+mask, loads models through ``inpaint_core.load_model`` (a small LRU cache keeps memory bounded) and runs
+``inpaint_core.inpaint_detailed``. Every ``inpaint_core.InpaintError`` becomes a ``gr.Error`` with its message.
+
+Programmatic use (``gradio_client``)::
+
+    from gradio_client import Client, handle_file
+    result_path = Client("http://127.0.0.1:7860").predict(
+        handle_file("photo.png"), handle_file("mask.png"), "opencv.telea", "crop", api_name="/inpaint")
+
+Settings (environment variables): ``INPAINT_APP_DEVICE`` (default ``cuda`` when available, else ``cpu``),
+``INPAINT_APP_CONCURRENCY`` (model runs at a time, default 2), ``INPAINT_APP_CACHE_SIZE`` (models kept loaded,
+default 2), ``INPAINT_APP_ALLOW_PATHS`` (``1`` lets users type local weights paths; default on, off on a Space),
+``INPAINT_MODELS_DIR`` (folders whose ``*.safetensors`` files are offered as models).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter
+
+import inpaint_core as ic
+from inpaint_core import faces
+from inpaint_core.catalog import get_weights_entry
+from inpaint_core.hub import models_dirs, parse_repo_id
+from inpaint_core.image_ops import as_image_batch, prepare_inputs, to_pil
+from inpaint_core.registry import families
+
+#: The model preselected in the app; a trained bundled network will take its place.
+DEFAULT_MODEL = "opencv.telea"
+DEVICE = os.environ.get("INPAINT_APP_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+CONCURRENCY = int(os.environ.get("INPAINT_APP_CONCURRENCY", "2"))
+CACHE_SIZE = int(os.environ.get("INPAINT_APP_CACHE_SIZE", "2"))
+ALLOW_PATHS = os.environ.get("INPAINT_APP_ALLOW_PATHS", "0" if os.environ.get("SPACE_ID") else "1") == "1"
+#: Largest image side the app accepts (the pipeline's ``crop`` strategy handles large images; this bounds memory).
+MAX_SIDE = 4096
+MAX_FILE_SIZE = "20mb"
+#: Colour of the hole in the overlay and of the brush.
+HOLE_RGB = (255, 45, 85)
+#: Colour of the face boxes in the overlay.
+FACE_RGB = (255, 214, 0)
+EXAMPLES_DIR = Path(tempfile.gettempdir()) / "inpaint_gan_app_examples"
+
+LAUNCH_OPTIONS = {"max_file_size": MAX_FILE_SIZE, "theme": gr.themes.Soft()}
+
+
+# ---------------------------------------------------------------- models
+
+
+def user_error(message: str) -> gr.Error:
+    """An error shown to the user; expected, so its traceback is not printed to the server log."""
+    return gr.Error(message, print_exception=False)
+
+
+class ModelCache:
+    """At most ``size`` loaded models, the least recently used evicted first; thread safe."""
+
+    def __init__(self, size: int, device: str) -> None:
+        self.size, self.device = max(1, size), device
+        self._models: OrderedDict[str, ic.InpaintModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+
+    def get(self, name: str) -> ic.InpaintModel:
+        # a model is loaded once however many users ask for it; a long download does not block the other models
+        with self._lock:
+            if name in self._models:
+                self._models.move_to_end(name)
+                return self._models[name]
+            loading = self._loading.setdefault(name, threading.Lock())
+        with loading:
+            with self._lock:
+                if name in self._models:
+                    return self._models[name]
+            model = ic.load_model(name, device=self.device)
+            with self._lock:
+                self._models[name] = model
+                self._loading.pop(name, None)
+                while len(self._models) > self.size:
+                    self._models.popitem(last=False)
+            return model
+
+
+MODELS = ModelCache(CACHE_SIZE, DEVICE)
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """(label, value) pairs: ready models, downloadable catalog weights, then files in the models folders."""
+    ready = ic.ready_models()
+    choices = [(name, name) for name in ready]
+    choices += [(f"{name} (download)", name) for name in ic.list_models("weights") if name not in ready]
+    for folder in models_dirs():
+        choices += [(f"{path.name} ({folder})", str(path)) for path in sorted(folder.glob("*.safetensors"))]
+    return choices
+
+
+def resolve_model_name(name: str | None) -> str:
+    """The name to load, with a readable error for an empty name or a local path where paths are not allowed."""
+    name = (name or "").strip()
+    if not name:
+        raise user_error("Choose a model, or type a weights file path or a Hub repo id (owner/repo).")
+    in_models_dir = any(Path(name).parent == folder for folder in models_dirs())
+    if is_local_path(name) and not ALLOW_PATHS and not in_models_dir:
+        raise user_error("Local weights paths are disabled here; use a catalog name or a Hub repo id (owner/repo).")
+    return name
+
+
+def is_local_path(name: str) -> bool:
+    """True unless ``name`` is a model name or a Hub repo id (as ``inpaint_core.hub.resolve_weights`` reads them)."""
+    if name in ic.list_models():
+        return False
+    return parse_repo_id(name) is None or Path(name).suffix in (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
+
+
+def load(name: str | None) -> ic.InpaintModel:
+    name = resolve_model_name(name)
+    try:
+        return MODELS.get(name)
+    except ic.InpaintError as error:
+        raise user_error(f"Cannot load model {name!r}: {error}") from error
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def editor_inputs(editor: dict | None, mask_upload: Image.Image | None) -> tuple[np.ndarray, torch.Tensor]:
+    """The RGB image (uint8 ``[H, W, 3]``) and the hole (``[1, 1, H, W]`` in [0, 1], 1 = fill): every painted pixel
+    of the editor's layers, plus the uploaded mask (see :func:`mask_from_picture`) when one is given."""
+    background = None if editor is None else editor.get("background")
+    if background is None:
+        raise user_error("Upload an image first (drop it on the editor).")
+    image = check_size(np.asarray(background))
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    image = np.ascontiguousarray(image[..., :3])
+    hole = torch.zeros(1, 1, *image.shape[:2])
+    for layer in editor.get("layers") or []:
+        alpha = _alpha(np.asarray(layer))
+        if alpha.shape != image.shape[:2]:
+            raise user_error(f"The painted layer is {alpha.shape[1]}x{alpha.shape[0]} but the image is "
+                             f"{image.shape[1]}x{image.shape[0]}; reload the image and paint again.")
+        hole = torch.maximum(hole, torch.from_numpy(alpha)[None, None])
+    if mask_upload is not None:
+        try:  # inpaint_core's rules: luminance of a coloured mask, 16-bit, resized when the aspect ratio matches
+            _, uploaded = prepare_inputs(image, mask_from_picture(mask_upload))
+        except ic.InputError as error:
+            raise user_error(f"Uploaded mask: {error}") from error
+        hole = torch.maximum(hole, uploaded)
+    return image, hole
+
+
+def _alpha(layer: np.ndarray) -> np.ndarray:
+    """1 where a layer has paint (any opacity), else 0."""
+    if layer.ndim == 3 and layer.shape[2] == 4:
+        return (layer[..., 3] > 0).astype(np.float32)
+    return (layer.max(axis=-1) > 0 if layer.ndim == 3 else layer > 0).astype(np.float32)
+
+
+def mask_from_picture(mask: Image.Image) -> np.ndarray | Image.Image:
+    """A mask picture: white (or any non-black) = fill. A picture with transparency (a painted layer saved as PNG)
+    is a mask by its alpha; anything else goes to ``inpaint_core`` as is (grayscale, RGB luminance, 16-bit)."""
+    check_size(mask)
+    if "A" in mask.getbands():
+        alpha = np.asarray(mask.getchannel("A"))
+        if alpha.min() < 255:
+            return alpha.astype(np.float32) / 255
+        mask = mask.convert("RGB" if mask.mode == "RGBA" else "L")
+    return mask
+
+
+def check_size(picture: np.ndarray | Image.Image) -> np.ndarray | Image.Image:
+    width, height = picture.size if isinstance(picture, Image.Image) else picture.shape[1::-1]
+    if max(width, height) > MAX_SIDE:
+        raise user_error(f"The picture is {width}x{height}; this app takes at most {MAX_SIDE} pixels per side. "
+                       "Scale it down first.")
+    return picture
+
+
+def overlay(image: torch.Tensor, hole: torch.Tensor, boxes: list[tuple[int, int, int, int]] = ()) -> Image.Image:
+    """The input with the hole tinted and outlined in the hole colour, and face boxes (top, left, bottom, right)."""
+    hole = hole[:1].float()
+    edge = (torch.nn.functional.max_pool2d(hole, 3, 1, 1) - hole).clamp(0, 1)
+    color = torch.tensor(HOLE_RGB, dtype=torch.float32).view(1, 3, 1, 1) / 255
+    tinted = image[:1] * (1 - 0.55 * hole) + color * 0.55 * hole
+    picture = to_pil(tinted * (1 - edge) + color * edge)
+    draw = ImageDraw.Draw(picture)
+    for top, left, bottom, right in boxes:
+        draw.rectangle((left, top, right - 1, bottom - 1), outline=FACE_RGB, width=max(2, picture.width // 200))
+    return picture
+
+
+# ---------------------------------------------------------------- running
+
+
+def run_pipeline(model: ic.InpaintModel, image, hole, strategy: str, *, margin: int = 64, feather: float = 0,
+                 color_match: bool = False, seed: int = 0,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[ic.InpaintResult, float]:
+    """``inpaint_core.inpaint_detailed`` with the app's options; returns the result and the seconds it took."""
+    generator = torch.Generator(model.device).manual_seed(int(seed))
+    start = time.perf_counter()
+    try:
+        result = ic.inpaint_detailed(model, image, hole, strategy, margin=int(margin), feather_pixels=float(feather),
+                                     color_match=bool(color_match), generator=generator, progress=progress)
+    except ic.InpaintError as error:
+        raise user_error(f"{model.name}: {error}") from error
+    return result, time.perf_counter() - start
+
+
+def _progress_callback(progress: gr.Progress, what: str) -> Callable[[int, int], None]:
+    return lambda done, total: progress((done, total), desc=what, unit="regions")
+
+
+def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather, color_match, seed,
+               progress=gr.Progress()):  # noqa: B008  (Gradio injects the tracker through this default)
+    """The Inpaint tab: returns the result, the hole overlay and a status line."""
+    image, hole = editor_inputs(editor, mask_upload)
+    if not hole.any():
+        raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
+    progress(0, desc=f"loading {model_name}")
+    model = load(model_name)
+    result, seconds = run_pipeline(model, image, hole, strategy, margin=margin, feather=feather,
+                                   color_match=color_match, seed=seed,
+                                   progress=_progress_callback(progress, model.name))
+    height, width = image.shape[:2]
+    share = 100 * float(result.hole.float().mean())
+    status = f"**{model.name}** · {strategy} · {width}x{height} · {share:.1f} % hole · {seconds:.2f} s"
+    return to_pil(result.image), overlay(as_image_batch(image), result.hole), status
+
+
+def compare_ui(editor, mask_upload, model_names, strategy, margin, feather, color_match, seed,
+               progress=gr.Progress()):  # noqa: B008
+    """The Compare tab: every chosen model on the same input; a gallery and a table of times."""
+    image, hole = editor_inputs(editor, mask_upload)
+    if not hole.any():
+        raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
+    if not model_names:
+        raise user_error("Choose at least one model to compare.")
+    gallery, rows, errors = [], [], []
+    for index, name in enumerate(model_names):
+        progress((index, len(model_names)), desc=f"{name}", unit="models")
+        try:
+            start = time.perf_counter()
+            model = load(name)
+            loaded = time.perf_counter() - start
+            result, seconds = run_pipeline(model, image, hole, strategy, margin=margin, feather=feather,
+                                           color_match=color_match, seed=seed)
+        except gr.Error as error:  # one model failing (missing weights, a size it cannot take) spoils only its row
+            errors.append(error.message)
+            rows.append([name, None, None, error.message])
+            continue
+        gallery.append((to_pil(result.image), f"{name} · {seconds:.2f} s"))
+        rows.append([name, round(seconds, 3), round(loaded, 3), "ok"])
+    if not gallery:
+        raise user_error("No model could run: " + " | ".join(errors))
+    return gallery, rows
+
+
+def is_face_model(name: str) -> bool:
+    """True for a catalog name or preset of a family whose networks take aligned faces (MDRN, ISFRNet)."""
+    family = get_weights_entry(name).family if name in ic.list_models("weights") else name.split(".")[0]
+    return family in families() and families()[family].model_cls.aligned_faces
+
+
+def faces_ui(editor, mask_upload, model_name, aligned, feather, color_match, seed,
+             progress=gr.Progress()):  # noqa: B008
+    """The Faces tab: detect faces (or take the image as one aligned face) and inpaint the holes inside them."""
+    image, hole = editor_inputs(editor, mask_upload)
+    if not hole.any():
+        raise user_error("The mask is empty: paint over the part of the face to fill, or upload a mask.")
+    progress(0, desc=f"loading {model_name}")
+    model = load(model_name)
+    batch = as_image_batch(image)
+    boxes = [] if aligned else [faces.aligned_box(box) for box in faces.detect_faces(batch[0], hole[0] > 0.1)]
+    progress(0.5, desc=f"{model.name} on {len(boxes) or 1} face(s)")
+    start = time.perf_counter()
+    try:
+        result = ic.inpaint_faces(model, batch, hole, assume_aligned=bool(aligned), feather_pixels=float(feather),
+                                  color_match=bool(color_match),
+                                  generator=torch.Generator(model.device).manual_seed(int(seed)))
+    except ic.InpaintError as error:
+        raise user_error(f"{model.name}: {error}") from error
+    seconds = time.perf_counter() - start
+    left_out = float(((hole > 0.1) & ~result.hole.bool()).float().sum() / (hole > 0.1).float().sum())
+    status = (f"**{model.name}** · {'aligned face' if aligned else f'{len(boxes)} face(s) found'} · {seconds:.2f} s"
+              + (f" · {100 * left_out:.0f} % of the hole lies outside every face and was left as it is (use the "
+                 "Inpaint tab for it)" if left_out > 0 else ""))
+    if not model.aligned_faces:
+        gr.Warning(f"{model.name} is not a face network; the face crop works with it, but a face model fits better.")
+    return to_pil(result.image), overlay(batch, hole > 0.1, boxes), status
+
+
+def inpaint_api(image: Image.Image | None, mask: Image.Image | None, model: str, strategy: str) -> Image.Image:
+    """Inpaint ``image`` where ``mask`` is white (or, for a transparent PNG, painted); returns the result.
+
+    ``model``: a name from ``inpaint_core.list_models()``, a Hub repo id or a weights path; ``strategy``: original,
+    resize or crop. An empty mask returns the image unchanged.
+    """
+    if image is None or mask is None:
+        raise user_error("Give both an image and a mask (white = fill).")
+    image = check_size(image)
+    loaded = load(model)
+    result, _ = run_pipeline(loaded, image, mask_from_picture(mask), strategy or "crop")
+    return to_pil(result.image)
+
+
+# ---------------------------------------------------------------- examples
+
+
+def render_scene(width: int = 512, height: int = 384) -> tuple[Image.Image, Image.Image]:
+    """A procedural landscape (sky, sun, hills, a house, a tree) and a mask that covers the tree.
+
+    Rendered by this app, so the example can be redistributed with it and works offline.
+    """
+    y = np.linspace(0, 1, height)[:, None, None]
+    sky = (1 - y) * np.array([90, 150, 230]) + y * np.array([200, 225, 250])
+    canvas = Image.fromarray(np.broadcast_to(sky, (height, width, 3)).astype(np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    draw.ellipse((width * 0.75, height * 0.08, width * 0.87, height * 0.24), fill=(255, 230, 150))
+    x = np.arange(width)
+    for base, amp, freq, color in ((0.55, 0.07, 2.3, (96, 140, 110)), (0.68, 0.05, 3.7, (70, 128, 60))):
+        ridge = height * (base + amp * np.sin(freq * np.pi * x / width + base * 9))
+        draw.polygon([(0, height)] + list(zip(x.tolist(), ridge.tolist())) + [(width - 1, height)], fill=color)
+    rng = np.random.default_rng(7)
+    grass = np.asarray(canvas).astype(np.int16)
+    grass[int(height * 0.7):] += rng.integers(-12, 13, grass[int(height * 0.7):].shape[:2])[..., None]
+    canvas = Image.fromarray(grass.clip(0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    house = (int(width * 0.14), int(height * 0.6), int(width * 0.34), int(height * 0.8))
+    draw.rectangle(house, fill=(226, 206, 170))
+    draw.polygon([(house[0] - 10, house[1]), ((house[0] + house[2]) // 2, house[1] - 48), (house[2] + 10, house[1])],
+                 fill=(150, 60, 50))
+    draw.rectangle((house[0] + 40, house[1] + 30, house[0] + 62, house[3]), fill=(110, 70, 40))
+    tree = (int(width * 0.55), int(height * 0.42), int(width * 0.67), int(height * 0.86))
+    mask = Image.new("L", canvas.size, 0)
+    trunk = ((tree[0] + tree[2]) // 2 - 6, (tree[1] + tree[3]) // 2, (tree[0] + tree[2]) // 2 + 6, tree[3])
+    crown = (tree[0], tree[1], tree[2], (tree[1] + tree[3]) // 2 + 18)
+    for target, value in ((draw, None), (ImageDraw.Draw(mask), 255)):
+        target.rectangle(trunk, fill=value or (100, 70, 45))
+        target.ellipse(crown, fill=value or (40, 100, 45))
+    return canvas, mask.filter(ImageFilter.MaxFilter(9))
+
+
+def _blob_mask(size: tuple[int, int], boxes: list[tuple[float, float, float, float]]) -> Image.Image:
+    """A mask of ellipses given as fractions (left, top, right, bottom) of the image."""
+    width, height = size
+    mask = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(mask)
+    for left, top, right, bottom in boxes:
+        draw.ellipse((left * width, top * height, right * width, bottom * height), fill=255)
+    return mask
+
+
+def _dependency_photos() -> list[tuple[str, Image.Image, list[tuple[float, float, float, float]]]]:
+    """Public-domain / CC0 photos shipped inside scikit-image, when it is installed (read as files, not imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    photos = [  # (file, what, licence, hole boxes)
+        ("coffee.png", "remove the spoon", "CC0, Rachel Michetti", [(0.63, 0.14, 0.73, 0.6), (0.53, 0.55, 0.7, 0.9)]),
+        ("chelsea.png", "fill a patch of fur", "CC0, Stefan van der Walt", [(0.05, 0.55, 0.3, 0.95)]),
+        ("astronaut.png", "remove the shuttle model", "public domain, NASA", [(0.72, -0.02, 0.96, 0.56)]),
+        ("astronaut.png", "the mouth, Faces tab", "public domain, NASA", [(0.39, 0.255, 0.49, 0.315)]),
+    ]
+    found = []
+    for filename, what, licence, boxes in photos:
+        if (folder / filename).is_file():
+            photo = Image.open(folder / filename).convert("RGB")
+            found.append((f"{filename.split('.')[0]}: {what} ({licence})", photo, boxes))
+    return found
+
+
+def example_files() -> list[tuple[str, str, str]]:
+    """(label, image file, mask file) of each example; written into the temp folder once per process."""
+    EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+    scene, scene_mask = render_scene()
+    entries = [("rendered scene: remove the tree", scene, scene_mask)]
+    entries += [(label, photo, _blob_mask(photo.size, boxes)) for label, photo, boxes in _dependency_photos()]
+    examples = []
+    for index, (label, picture, mask) in enumerate(entries):
+        paths = [EXAMPLES_DIR / f"example{index}_{kind}.png" for kind in ("image", "mask")]
+        for path, content in zip(paths, (picture, mask)):
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            content.save(temporary, format="PNG")
+            temporary.replace(path)
+        examples.append((label, str(paths[0]), str(paths[1])))
+    return examples
+
+
+# ---------------------------------------------------------------- layout
+
+FACES_HELP = """Faces are found with OpenCV's face detector, framed as the face networks were trained (aligned, face
+filling the square), inpainted at the network's size and pasted back; holes outside every face are left as they
+are. For a photo that already is an aligned face (CelebA-HQ / FFHQ style), tick the box to skip detection."""
+
+INTRO = """# Inpaint GAN
+Paint over what should disappear (brush; eraser and undo in the toolbar) or upload a mask (white = fill), choose a
+model and press **Inpaint**. **Compare** runs several models on the same input. Models: `opencv.*` need no weights;
+trained networks are named in the list, or type a Hub repo id (`owner/repo`) or a weights path."""
+
+
+def build_demo() -> gr.Blocks:
+    choices = model_choices()
+    names = [value for _, value in choices]
+    ready = ic.ready_models()
+    run_options = dict(concurrency_limit=CONCURRENCY, concurrency_id="models")
+    with gr.Blocks(title="Inpaint GAN") as demo:
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column(scale=3):
+                editor = gr.ImageEditor(
+                    label="Image (paint the hole)", type="numpy", image_mode="RGBA", sources=("upload", "clipboard"),
+                    transforms=(), layers=False, elem_id="editor", height=520,
+                    brush=gr.Brush(default_size=24, colors=[f"rgb{HOLE_RGB}"], color_mode="fixed"),
+                    eraser=gr.Eraser(default_size=24),
+                )
+                with gr.Accordion("Mask upload (white = fill; added to what you paint)", open=True):
+                    mask_upload = gr.Image(label="Mask", type="pil", image_mode=None, sources=("upload", "clipboard"),
+                                           elem_id="mask-upload", height=200)
+                with gr.Accordion("Pipeline options", open=False):
+                    strategy = gr.Radio(list(ic.STRATEGIES), value="crop", label="Strategy",
+                                        info="crop: each hole with context at the model's size; resize: the whole "
+                                             "image at the model's size; original: at full size")
+                    margin = gr.Slider(0, 256, value=64, step=8, label="Context margin (crop), pixels")
+                    feather = gr.Slider(0, 32, value=0, step=1, label="Feather, pixels",
+                                        info="blend this far outside the hole")
+                    color_match = gr.Checkbox(False, label="Match colours to the surroundings")
+                    seed = gr.Number(0, precision=0, label="Seed", minimum=0)
+            with gr.Column(scale=3), gr.Tabs():
+                with gr.Tab("Inpaint", id="inpaint"):
+                    model = gr.Dropdown(choices, value=DEFAULT_MODEL, allow_custom_value=True, label="Model",
+                                        info="a name, a Hub repo id (owner/repo) or a .safetensors path",
+                                        elem_id="model")
+                    run = gr.Button("Inpaint", variant="primary", elem_id="run")
+                    result = gr.Image(label="Result", type="pil", format="png", interactive=False,
+                                      buttons=["download", "fullscreen"], elem_id="result")
+                    status = gr.Markdown(elem_id="status")
+                    hole_view = gr.Image(label="Hole", type="pil", format="png", interactive=False, elem_id="hole")
+                with gr.Tab("Compare", id="compare"):
+                    compared = gr.Dropdown(choices, value=[n for n in ready if n in names], multiselect=True,
+                                           allow_custom_value=True, label="Models", elem_id="compare-models")
+                    run_compare = gr.Button("Compare", variant="primary", elem_id="run-compare")
+                    gallery = gr.Gallery(label="Results", columns=2, format="png", object_fit="contain",
+                                         elem_id="gallery")
+                    times = gr.Dataframe(headers=["model", "inpaint s", "load s", "status"], interactive=False,
+                                         label="Time per model (load is 0 when the model was cached)")
+                with gr.Tab("Faces", id="faces"):
+                    gr.Markdown(FACES_HELP)
+                    face_choices = sorted(choices, key=lambda choice: not is_face_model(choice[1]))
+                    face_default = next((v for _, v in face_choices if is_face_model(v)), DEFAULT_MODEL)
+                    face_model = gr.Dropdown(face_choices, value=face_default, allow_custom_value=True,
+                                             label="Model", elem_id="face-model",
+                                             info="a face network (MDRN, ISFRNet): a name, Hub repo id or path")
+                    aligned = gr.Checkbox(False, label="The image is already an aligned face (skip detection)",
+                                          elem_id="aligned")
+                    run_faces = gr.Button("Inpaint faces", variant="primary", elem_id="run-faces")
+                    face_result = gr.Image(label="Result", type="pil", format="png", interactive=False,
+                                           buttons=["download", "fullscreen"], elem_id="face-result")
+                    face_status = gr.Markdown(elem_id="face-status")
+                    face_view = gr.Image(label="Hole and face boxes", type="pil", format="png", interactive=False,
+                                         elem_id="face-boxes")
+        options = [strategy, margin, feather, color_match, seed]
+        run.click(inpaint_ui, [editor, mask_upload, model, *options], [result, hole_view, status],
+                  api_visibility="undocumented", api_name="inpaint_editor", **run_options)
+        run_compare.click(compare_ui, [editor, mask_upload, compared, *options], [gallery, times],
+                          api_visibility="undocumented", api_name="compare_editor", **run_options)
+        run_faces.click(faces_ui, [editor, mask_upload, face_model, aligned, feather, color_match, seed],
+                        [face_result, face_view, face_status], api_visibility="undocumented", api_name="faces_editor",
+                        **run_options)
+        examples = example_files()
+        gr.Examples([[image, mask] for _, image, mask in examples], inputs=[editor, mask_upload],
+                    example_labels=[label for label, _, _ in examples], label="Examples (click one, then Inpaint)")
+        with gr.Group(visible=False):  # the plain API: image, mask, model, strategy -> image
+            api_inputs = [gr.Image(type="pil", image_mode="RGB", label="image"),
+                          gr.Image(type="pil", image_mode=None, label="mask"),
+                          gr.Dropdown(names, value=DEFAULT_MODEL, allow_custom_value=True, label="model"),
+                          gr.Radio(list(ic.STRATEGIES), value="crop", label="strategy")]
+            api_output = gr.Image(type="pil", format="png", label="result")
+            gr.Button(visible=False).click(inpaint_api, api_inputs, api_output, api_name="inpaint", **run_options)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    return demo
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.launch(**LAUNCH_OPTIONS)

@@ -1,0 +1,354 @@
+"""MDRN: Memory-Disentangled Refinement Networks for face inpainting (Wu et al. 2022, *ShowFace*, arXiv 2204.02824).
+
+**This is a reconstruction.** Only the abstract and the poster of the paper are public and no code was released.
+
+What follows the paper (abstract / poster):
+
+- a coarse-to-fine network: a coarse network, then a guided refinement network that receives fused features;
+- a *Disentangled Memory Module* (DMM): a group of memory blocks that store semantic-decoupled face representations
+  and give each position the most relevant of them;
+- a *Mask-Region Enhanced Module* (MREM): *masked correlation mining* that strengthens the feature relationships into
+  the corrupted region and fuses the memory features (making up for the correlation that per-block memories lose);
+- the InCo² loss (in :mod:`inpaint_core.losses.mdrn`): inter-coordination between corrupted and known regions and
+  intra-coordination inside the corrupted region, both similarity based.
+
+What is ours (every unknown is a field of :class:`MDRNConfig`, with its default and the reason for it):
+
+- coarse network: a small gated-conv encoder / dilated bottleneck / decoder in the spirit of DeepFillv2's stage 1;
+- refinement network: gated-conv U-Net, input = the masked image with the coarse fill pasted into the hole, plus the
+  mask; DMM and MREM sit on the encoder feature at ``memory_level`` (the 1/8 bottleneck by default), in parallel:
+  ``F <- F + g_m * W_m[F; r] + g_r * hole * W_r[a; r]`` with ``r`` the memory read, ``a`` the masked correlation
+  read and ``g_m``, ``g_r`` learned scalars that start at 0 (the network starts as a plain U-Net); then residual
+  blocks and a decoder with skip connections;
+- memory read: per position a query (1x1 conv, L2-normalised); in each block, softmax over its items of cosine
+  similarity / ``memory_temperature``; a softmax gate over blocks mixes the per-block reads. The read is therefore a
+  convex combination of the (L2-normalised) items of all blocks;
+- memory training: the items are parameters trained by back-propagation (default), or buffers moved towards the
+  queries assigned to them by an exponential moving average (``memory_update="ema"``, VQ-VAE / MNAD style);
+- masked correlation: cosine similarity of projected features / ``correlation_temperature``; only hole positions
+  query, and they attend to known positions only (``hole_key_weight=0``), as contextual attention does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..registry import Family, register_family
+from .base import InpaintModel
+
+_MEMORY_UPDATES = ("backprop", "ema")
+
+
+@dataclass(frozen=True)
+class MDRNConfig:
+    #: Width of the coarse network: DeepFillv2 stage 1 (cnum 48 conv outputs = 24 features + 24 gates; paper: none).
+    coarse_channels: int = 24
+    #: Dilations of the coarse bottleneck (DeepFillv2's stage 1): a receptive field that covers 256-pixel faces.
+    coarse_dilations: tuple[int, ...] = (2, 4, 8, 16)
+    #: Width of the refinement network at full resolution; doubled at each downsampling.
+    refine_channels: int = 64
+    #: Cap on the refinement widths (512 at the 1/8 bottleneck, as pix2pix-style U-Nets).
+    max_channels: int = 512
+    #: Stride-2 downsamplings of the refinement encoder: 3 gives a 32x32 bottleneck at 256 (1024 tokens to attend).
+    refine_depth: int = 3
+    #: Residual blocks at the bottleneck, after the fusion, so that the refinement network works on fused features.
+    residual_blocks: int = 4
+    #: Dilation of the residual blocks (widens the receptive field at 32x32 without more downsampling).
+    residual_dilation: int = 2
+    #: Encoder level (number of downsamplings) at which DMM and MREM sit; the bottleneck, where features are semantic.
+    memory_level: int = 3
+    #: Memory blocks: 7 facial groups (skin, brows, eyes, nose, mouth, hair, background) of CelebAMask-HQ parsing.
+    memory_blocks: int = 7
+    #: Items per block (a few prototypes per part, as MNAD's 10; 32 leaves room for poses and identities).
+    memory_items: int = 32
+    #: Size of an item and of the query (MNAD uses the 512-channel bottleneck).
+    memory_dim: int = 512
+    #: Softmax temperature of the read over cosine similarities (0.1: a few items dominate, as in MNAD and memory VAE).
+    memory_temperature: float = 0.1
+    #: How the items are trained: "backprop" (parameters) or "ema" (moving average of the assigned queries).
+    memory_update: str = "backprop"
+    #: Momentum of the "ema" update (VQ-VAE's 0.99); unused with "backprop".
+    memory_momentum: float = 0.99
+    #: Width of the query and key projections of the masked correlation (128: cheap, as DeepFill's attention patches).
+    correlation_dim: int = 128
+    #: Softmax temperature of the correlation over cosine similarities (DeepFill's contextual attention uses 1/10).
+    correlation_temperature: float = 0.1
+    #: Weight of hole keys relative to known keys (0: hole queries read the known region only; the coarse fill in the
+    #: hole is unreliable, and known context is what the fill must coordinate with).
+    hole_key_weight: float = 0.0
+    #: Queries per attention chunk; bounds the memory of the correlation map at large inputs (linear, not quadratic).
+    correlation_chunk: int = 4096
+
+    def __post_init__(self) -> None:
+        if self.memory_update not in _MEMORY_UPDATES:
+            raise ValueError(f"memory_update must be one of {_MEMORY_UPDATES}, got {self.memory_update!r}")
+        if not 0 <= self.memory_level <= self.refine_depth:
+            raise ValueError(f"memory_level must be in [0, refine_depth={self.refine_depth}], got {self.memory_level}")
+        if not 0 <= self.hole_key_weight <= 1:
+            raise ValueError(f"hole_key_weight must be in [0, 1], got {self.hole_key_weight}")
+        if min(self.memory_blocks, self.memory_items, self.memory_dim, self.correlation_dim) < 1:
+            raise ValueError("memory and correlation sizes must be positive")
+        if self.coarse_channels < 2 or self.refine_depth < 1:
+            raise ValueError("coarse_channels must be >= 2 and refine_depth >= 1")
+
+
+class GatedConv(nn.Module):
+    """Gated convolution (Yu et al. 2019): ``act(features) * sigmoid(gate)``, one conv producing both halves.
+
+    He initialisation for the leaky ReLU, with the feature half doubled to make up for the gate's mean of 1/2, keeps
+    the activations' scale through deep stacks (PyTorch's default shrinks it about 3x per layer here).
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, dilation: int = 1) -> None:
+        super().__init__()
+        padding = dilation * (kernel - 1) // 2
+        self.conv = nn.Conv2d(cin, 2 * cout, kernel, stride, padding, dilation)
+        nn.init.kaiming_normal_(self.conv.weight, a=0.2, nonlinearity="leaky_relu")
+        nn.init.zeros_(self.conv.bias)
+        with torch.no_grad():
+            self.conv.weight[:cout] *= 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features, gate = self.conv(x).chunk(2, dim=1)
+        return F.leaky_relu(features, 0.2) * torch.sigmoid(gate)
+
+
+class UpGatedConv(GatedConv):
+    """Nearest-neighbour x2 upsampling followed by a 3x3 gated conv."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class CoarseNetwork(nn.Module):
+    """Gated-conv encoder (1/4), dilated bottleneck, decoder; input ``[masked image, ones, hole]`` in [-1, 1]."""
+
+    def __init__(self, config: MDRNConfig) -> None:
+        super().__init__()
+        c = config.coarse_channels
+        layers = [GatedConv(5, c, 5), GatedConv(c, 2 * c, 3, 2), GatedConv(2 * c, 2 * c),
+                  GatedConv(2 * c, 4 * c, 3, 2), GatedConv(4 * c, 4 * c)]
+        layers += [GatedConv(4 * c, 4 * c, dilation=d) for d in config.coarse_dilations]
+        layers += [GatedConv(4 * c, 4 * c), UpGatedConv(4 * c, 2 * c), GatedConv(2 * c, 2 * c),
+                   UpGatedConv(2 * c, c), GatedConv(c, c // 2)]
+        self.body = nn.Sequential(*layers)
+        self.to_rgb = nn.Conv2d(c // 2, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.to_rgb(self.body(x)))
+
+
+class DisentangledMemory(nn.Module):
+    """The DMM: ``blocks`` memory blocks of ``items`` items each, read per position and mixed by a block gate."""
+
+    def __init__(self, channels: int, config: MDRNConfig) -> None:
+        super().__init__()
+        self.temperature = config.memory_temperature
+        self.update, self.momentum = config.memory_update, config.memory_momentum
+        self.query = nn.Conv2d(channels, config.memory_dim, 1)
+        self.gate = nn.Linear(config.memory_dim, config.memory_blocks)
+        items = F.normalize(torch.randn(config.memory_blocks, config.memory_items, config.memory_dim), dim=-1)
+        if self.update == "backprop":
+            self.items = nn.Parameter(items)
+        else:
+            self.register_buffer("items", items)
+
+    def normalized_items(self) -> torch.Tensor:
+        """The items ``[blocks, items, dim]``, L2-normalised (what the read combines)."""
+        return F.normalize(self.items, dim=-1)
+
+    def address(self, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Block gate ``[B, N, blocks]`` and per-block weights ``[B, N, blocks, items]`` of queries ``[B, N, dim]``.
+
+        Both are softmaxes, so ``gate[..., k, None] * weights`` are the weights of a convex combination of all items.
+        """
+        scores = torch.einsum("bnd,kid->bnki", query, self.normalized_items()) / self.temperature
+        return self.gate(query).softmax(-1), scores.softmax(-1)
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Memory read ``[B, dim, h, w]`` for features ``[B, C, h, w]``, and the query and gate for the losses."""
+        batch, _, height, width = features.shape
+        query = F.normalize(self.query(features).flatten(2).transpose(1, 2), dim=-1)
+        gate, weights = self.address(query)
+        read = torch.einsum("bnk,bnki,kid->bnd", gate, weights, self.normalized_items())
+        if self.update == "ema" and self.training:
+            self._ema_update(query.detach(), gate.detach(), weights.detach())
+        read = read.transpose(1, 2).reshape(batch, -1, height, width)
+        return read, {"memory_query": query, "memory_gate": gate}
+
+    @torch.no_grad()
+    def _ema_update(self, query: torch.Tensor, gate: torch.Tensor, weights: torch.Tensor) -> None:
+        """Move each item towards the mean of the queries whose gated block and nearest item it is."""
+        blocks, items, dim = self.items.shape
+        block = gate.argmax(-1)  # [B, N]
+        item = weights.gather(2, block[..., None, None].expand(-1, -1, 1, items)).squeeze(2).argmax(-1)
+        slot = (block * items + item).flatten()
+        sums = query.new_zeros(blocks * items, dim).index_add_(0, slot, query.reshape(-1, dim))
+        counts = query.new_zeros(blocks * items).index_add_(0, slot, torch.ones_like(slot, dtype=query.dtype))
+        old = self.items.reshape(blocks * items, dim)
+        mean = sums / counts.clamp_min(1)[:, None]
+        moved = F.normalize(self.momentum * old + (1 - self.momentum) * mean, dim=-1)
+        self.items = torch.where(counts[:, None] > 0, moved, old).reshape(blocks, items, dim)
+
+
+class MaskRegionEnhance(nn.Module):
+    """The MREM: masked correlation mining from hole positions to the positions the mask allows, fused with memory."""
+
+    def __init__(self, channels: int, config: MDRNConfig) -> None:
+        super().__init__()
+        self.temperature, self.hole_key_weight = config.correlation_temperature, config.hole_key_weight
+        self.chunk = config.correlation_chunk
+        self.query = nn.Conv2d(channels, config.correlation_dim, 1)
+        self.key = nn.Conv2d(channels, config.correlation_dim, 1)
+        self.fuse = nn.Conv2d(channels + config.memory_dim, channels, 1)
+
+    def correlation(self, features: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Correlation read ``[B, C, h, w]`` and map ``[B, N, N]`` (query, key) of features at a hole ``[B, 1, h, w]``.
+
+        Rows of hole positions are softmax weights over the allowed keys (known positions; hole positions too, scaled
+        by ``hole_key_weight``, when it is positive) and sum to 1; rows of known positions are 0, as is a row with no
+        allowed key at all. Features at positions that are neither the query nor an allowed key are never read.
+        """
+        batch, channels, height, width = features.shape
+        query = F.normalize(self.query(features).flatten(2), dim=1).transpose(1, 2)  # [B, N, d]
+        key = F.normalize(self.key(features).flatten(2), dim=1)  # [B, d, N]
+        value = features.flatten(2).transpose(1, 2)  # [B, N, C]
+        in_hole = hole.flatten(1) > 0  # [B, N]
+        key_weight = torch.where(in_hole, self.hole_key_weight, 1.0).to(features.dtype)
+        allowed = (key_weight > 0)[:, None, :]
+        maps = []
+        for start in range(0, query.shape[1], self.chunk):
+            logits = (query[:, start : start + self.chunk] @ key) / self.temperature
+            weights = logits.masked_fill(~allowed, torch.finfo(logits.dtype).min).softmax(-1) * key_weight[:, None]
+            weights = weights / weights.sum(-1, keepdim=True).clamp_min(1e-12)
+            maps.append(weights * in_hole[:, start : start + self.chunk, None])
+        correlation = torch.cat(maps, dim=1)
+        read = (correlation @ value).transpose(1, 2).reshape(batch, channels, height, width)
+        return read, correlation
+
+    def forward(self, features: torch.Tensor, memory: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        """The enhancement ``hole * W[a; r]`` (0 at known positions) for features, memory read and hole."""
+        read, _ = self.correlation(features, hole)
+        return hole * self.fuse(torch.cat([read, memory], dim=1))
+
+
+class MemoryFusion(nn.Module):
+    """DMM and MREM side by side on one feature map: ``F + g_m W_m[F; r] + g_r MREM(F, r, hole)``."""
+
+    def __init__(self, channels: int, config: MDRNConfig) -> None:
+        super().__init__()
+        self.memory = DisentangledMemory(channels, config)
+        self.memory_out = nn.Conv2d(channels + config.memory_dim, channels, 1)
+        self.enhance = MaskRegionEnhance(channels, config)
+        self.memory_scale = nn.Parameter(torch.zeros(()))
+        self.enhance_scale = nn.Parameter(torch.zeros(()))
+
+    def forward(self, features: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        read, aux = self.memory(features)
+        memory_term = self.memory_out(torch.cat([features, read], dim=1))
+        enhance_term = self.enhance(features, read, hole)
+        return features + self.memory_scale * memory_term + self.enhance_scale * enhance_term, aux
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int, dilation: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.leaky_relu(self.conv1(x), 0.2))
+
+
+class RefinementNetwork(nn.Module):
+    """Guided refinement U-Net with the memory fusion on one encoder level; input ``[guided image, hole]``."""
+
+    def __init__(self, config: MDRNConfig) -> None:
+        super().__init__()
+        widths = [min(config.refine_channels * 2**i, config.max_channels) for i in range(config.refine_depth + 1)]
+        self.memory_level = config.memory_level
+        self.stem = GatedConv(4, widths[0], 7)
+        self.down = nn.ModuleList(GatedConv(widths[i], widths[i + 1], 4, 2) for i in range(config.refine_depth))
+        self.fusion = MemoryFusion(widths[config.memory_level], config)
+        self.middle = nn.Sequential(*(ResidualBlock(widths[-1], config.residual_dilation)
+                                      for _ in range(config.residual_blocks)))
+        self.up = nn.ModuleList(UpGatedConv(widths[i + 1], widths[i]) for i in reversed(range(config.refine_depth)))
+        self.merge = nn.ModuleList(GatedConv(2 * widths[i], widths[i]) for i in reversed(range(config.refine_depth)))
+        self.to_rgb = nn.Conv2d(widths[0], 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        skips, aux = [], {}
+        x = self.stem(x)
+        for level in range(len(self.down) + 1):
+            if level == self.memory_level:
+                cell = 2**level  # a position is a hole if any pixel of its cell is one
+                x, aux = self.fusion(x, F.max_pool2d(hole, cell) if cell > 1 else hole)
+            if level < len(self.down):
+                skips.append(x)
+                x = self.down[level](x)
+        x = self.middle(x)
+        for up, merge in zip(self.up, self.merge):
+            x = merge(torch.cat([up(x), skips.pop()], dim=1))
+        return torch.tanh(self.to_rgb(x)), aux
+
+
+class MDRN(InpaintModel):
+    """MDRN-style face inpainting (reconstruction from the ShowFace abstract): coarse net, then guided refinement."""
+
+    family = "mdrn"
+    size_multiple = 8  # for the default refine_depth of 3; set per instance from the config
+    working_size = 256
+    aligned_faces = True
+    extra_outputs = ("coarse",)
+
+    def __init__(self, config: MDRNConfig, preset: str | None = None) -> None:
+        super().__init__(config, preset)
+        self.coarse = CoarseNetwork(config)
+        self.refine = RefinementNetwork(config)
+        # the coarse net halves twice, the refinement net refine_depth times
+        self.size_multiple = 2 ** max(2, config.refine_depth)
+
+    def memory_items(self) -> torch.Tensor:
+        """The DMM's items ``[blocks, items, dim]``, L2-normalised."""
+        return self.refine.fusion.memory.normalized_items()
+
+    def forward_train(self, image: torch.Tensor, hole: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Everything the objective needs: ``image`` and ``coarse`` in [0, 1], the memory queries and block gates."""
+        masked = (image * 2 - 1) * (1 - hole)
+        coarse = self.coarse(torch.cat([masked, torch.ones_like(hole), hole], dim=1))
+        guided = masked + hole * coarse
+        refined, aux = self.refine(torch.cat([guided, hole], dim=1), hole)
+        return {"image": (refined + 1) / 2, "coarse": (coarse + 1) / 2, **aux}
+
+    def predict_outputs(self, image, hole, generator=None):
+        outputs = self.forward_train(image, hole)
+        return {"image": outputs["image"], "coarse": outputs["coarse"]}
+
+
+PRESETS = {
+    "celebahq": MDRNConfig(),
+    "tiny": MDRNConfig(coarse_channels=8, coarse_dilations=(2, 4), refine_channels=8, max_channels=32, refine_depth=3,
+                       residual_blocks=1, memory_blocks=3, memory_items=4, memory_dim=16, correlation_dim=8),
+}
+
+
+def _objective(config: MDRNConfig, **options):
+    from ..losses.mdrn import MDRNObjective
+
+    return MDRNObjective(config, **options)
+
+
+register_family(
+    Family(
+        name="mdrn",
+        config_cls=MDRNConfig,
+        model_cls=MDRN,
+        presets=PRESETS,
+        objective=_objective,
+        description="MDRN-style face inpainting (reconstruction from the ShowFace abstract; no official weights)",
+    )
+)

@@ -1,0 +1,77 @@
+"""Every registered family: its tiny preset builds, runs forward and backward, saves and reloads strictly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import inpaint_core as ic
+from inpaint_core.registry import families
+
+TINY = sorted(f"{name}.tiny" for name, family in families().items() if "tiny" in family.presets)
+ENGINES = sorted(
+    f"{name}.{preset}" for name, family in families().items() if not family.needs_weights for preset in family.presets
+)
+
+
+def inputs(model: ic.InpaintModel, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    size = model.working_size if model.fixed_size else max(64, model.size_multiple)
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(batch, 3, size, size, generator=generator)
+    hole = torch.zeros(batch, 1, size, size)
+    hole[..., size // 4 : size // 2, size // 4 : 3 * size // 4] = 1
+    return image, hole
+
+
+def test_every_learned_family_has_a_tiny_preset():
+    learned = sorted(name for name, family in families().items() if family.needs_weights)
+    assert sorted(name.split(".")[0] for name in TINY) == learned
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_tiny_forward_backward_save_reload(name, tmp_path):
+    torch.manual_seed(0)
+    model = ic.build_model(name)
+    image, hole = inputs(model)
+    outputs = model.predict_outputs(image, hole)
+    prediction = outputs["image"]
+    assert prediction.shape == image.shape and torch.isfinite(prediction).all()
+    assert prediction.min() >= 0 and prediction.max() <= 1
+    assert set(outputs) == {"image", *model.extra_outputs}
+    sum(value.float().mean() for value in outputs.values()).backward()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert trainable and any(p.grad is not None and p.grad.abs().sum() > 0 for p in trainable)
+
+    path = ic.save_model(model, tmp_path / "model.safetensors")
+    reloaded = ic.load_model(path)
+    assert type(reloaded) is type(model) and reloaded.config == model.config
+    model.eval()
+    with torch.inference_mode():
+        assert torch.allclose(model.predict(image, hole), reloaded.predict(image, hole), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", TINY + ENGINES)
+def test_pipeline_runs_every_model_on_an_odd_size(name):
+    model = ic.build_model(name).eval()
+    image = torch.rand(1, 3, 70, 90)
+    hole = torch.zeros(1, 1, 70, 90)
+    hole[..., 30:45, 20:50] = 1
+    out = ic.inpaint(model, image, hole, "resize" if model.fixed_size else "original")
+    assert out.shape == image.shape
+    keep = (hole == 0).expand_as(image)
+    assert torch.equal(out[keep], image[keep])
+
+
+def test_build_model_overrides_and_errors():
+    assert ic.build_model("opencv.ns", radius=9).config.radius == 9
+    with pytest.raises(ic.UnknownModelError, match="presets of opencv"):
+        ic.build_model("opencv.nope")
+    with pytest.raises(ic.UnknownModelError, match="unknown model family"):
+        ic.build_model("nope.tiny")
+
+
+def test_list_models():
+    names = ic.list_models()
+    assert "opencv.telea" in names and "opencv.ns" in names
+    assert set(ic.list_models("presets")) <= set(names)
+    assert {"opencv.telea", "opencv.ns"} <= set(ic.ready_models())

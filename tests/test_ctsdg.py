@@ -14,7 +14,6 @@ from inpaint_core.errors import WeightsError
 from inpaint_core.layers.cfa import RegionAffinity
 from inpaint_core.layers.partial_conv import PartialConv2d, concat_masked
 from inpaint_core.losses.ctsdg import CTSDGObjective
-from inpaint_core.losses.perceptual import VGG16Features
 from inpaint_core.models.ctsdg import CTSDG, PRESETS, CTSDGConfig, legacy_codes
 
 torch.set_num_threads(1)
@@ -276,16 +275,12 @@ def test_converter_is_strict_and_says_where_the_weights_are(tmp_path):
         ic.convert_checkpoint("ctsdg", src, tmp_path / "y.safetensors")
 
 
-def test_vgg_features_shapes_and_clear_error_without_weights(tmp_path):
-    from safetensors.torch import save_file
-
-    vgg = VGG16Features(weights=None)
-    shapes = [tuple(f.shape) for f in vgg(torch.randn(1, 3, 64, 64))]
-    assert shapes == [(1, 64, 32, 32), (1, 128, 16, 16), (1, 256, 8, 8)]
-    assert not any(p.requires_grad for p in vgg.parameters())
-    with pytest.raises(WeightsError, match="VGG16"):
-        VGG16Features(weights=tmp_path / "missing.safetensors")
-    path = tmp_path / "vgg.safetensors"
-    save_file({f"features.{k}": v.contiguous() for k, v in vgg.features.state_dict().items()}, str(path))
-    loaded = VGG16Features(weights=path)
-    assert torch.equal(loaded.features[0].weight, vgg.features[0].weight)
+def test_vgg_features_for_ctsdg_see_the_input_unnormalised(tmp_path):
+    objective = CTSDGObjective(PRESETS["tiny"], vgg_weights=None)
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    features = objective.vgg(x)
+    assert [tuple(f.shape) for f in features] == [(1, 64, 32, 32), (1, 128, 16, 16), (1, 256, 8, 8)]
+    torch.testing.assert_close(features[0], objective.vgg.features[:5](x))
+    assert not any(p.requires_grad for p in objective.vgg.parameters())
+    with pytest.raises(WeightsError):
+        CTSDGObjective(PRESETS["tiny"], vgg_weights=tmp_path / "missing.safetensors")

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from ..discriminators.ctsdg import CTSDGDiscriminator
 from ..models.ctsdg import CTSDG, CTSDGConfig
 from .objective import GanObjective
-from .perceptual import DEFAULT_VGG16, VGG16Features, gram_matrix
+from .perceptual_vgg import DEFAULT_VGG16_WEIGHTS, VGG16Features, gram
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,12 @@ class CTSDGObjective(GanObjective):
         self,
         config: CTSDGConfig,
         weights: CTSDGLossWeights = CTSDGLossWeights(),  # noqa: B008 (frozen)
-        vgg_weights: str | Path | None = DEFAULT_VGG16,
+        vgg_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS,
     ) -> None:
         super().__init__()
         self.config, self.weights = config, weights
         self.discriminator = CTSDGDiscriminator()
-        self.vgg = VGG16Features(vgg_weights)
+        self.vgg = VGG16Features(vgg_weights, normalize=False)
 
     def generator_step(self, model: CTSDG, image: torch.Tensor, hole: torch.Tensor):
         inputs = model.native_inputs(image, hole)
@@ -63,8 +63,8 @@ class CTSDGObjective(GanObjective):
         style = output.new_zeros(())
         for real, fake, comp in zip(vgg_truth, vgg_output, vgg_composite):
             perceptual = perceptual + F.l1_loss(fake, real) + F.l1_loss(comp, real)
-            gram = gram_matrix(real)
-            style = style + F.l1_loss(gram_matrix(fake), gram) + F.l1_loss(gram_matrix(comp), gram)
+            target = gram(real)
+            style = style + F.l1_loss(gram(fake), target) + F.l1_loss(gram(comp), target)
         terms = {
             "hole": F.l1_loss((1 - mask) * output, (1 - mask) * truth),
             "valid": F.l1_loss(mask * output, mask * truth),

@@ -266,7 +266,7 @@ PRESETS = {
     "places2": _official(),
     "paris": _official(),
     # The same network with clean preprocessing, for training with this package.
-    "base": CTSDGConfig(),
+    "celebahq": CTSDGConfig(),
     "tiny": CTSDGConfig(widths=(8, 16, 16, 32, 32, 32, 32), projection_width=4),
 }
 

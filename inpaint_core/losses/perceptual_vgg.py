@@ -27,10 +27,14 @@ _STD = (0.229, 0.224, 0.225)
 
 
 class VGG16Features(nn.Module):
-    """Frozen VGG16 ``features[:17]``; returns the pool1, pool2 and pool3 activations of an image in [0, 1]."""
+    """Frozen VGG16 ``features[:17]``; returns the pool1, pool2 and pool3 activations of an image in [0, 1].
 
-    def __init__(self, weights: str | Path | None = DEFAULT_VGG16_WEIGHTS) -> None:
+    ``normalize=False`` feeds the input as it is, without ImageNet mean and std (CTSDG's losses give it [-1, 1]).
+    """
+
+    def __init__(self, weights: str | Path | None = DEFAULT_VGG16_WEIGHTS, normalize: bool = True) -> None:
         super().__init__()
+        self.normalize = normalize
         layers: list[nn.Module] = []
         for index in range(_POOLS[-1] + 1):
             if index in _CONVS:
@@ -59,7 +63,7 @@ class VGG16Features(nn.Module):
         return super().train(False)
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
-        x = (image - self.mean) / self.std
+        x = (image - self.mean) / self.std if self.normalize else image
         outputs = []
         for index, layer in enumerate(self.features):
             x = layer(x)

@@ -462,7 +462,8 @@ def build_demo() -> gr.Blocks:
                 with gr.Tab("Faces", id="faces"):
                     gr.Markdown(FACES_HELP)
                     face_choices = sorted(choices, key=lambda choice: not is_face_model(choice[1]))
-                    face_default = next((v for _, v in face_choices if is_face_model(v)), DEFAULT_MODEL)
+                    # a face network that is ready offline, never one that needs a large download first
+                    face_default = next((v for v in ic.ready_models() if is_face_model(v)), DEFAULT_MODEL)
                     face_model = gr.Dropdown(face_choices, value=face_default, allow_custom_value=True,
                                              label="Model", elem_id="face-model",
                                              info="a face network (MDRN, ISFRNet): a name, Hub repo id or path")

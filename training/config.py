@@ -222,7 +222,7 @@ for _family in ("ctsdg", "deepfill", "progressive", "mdrn", "isfrnet"):
         model=ModelConfig(preset=f"{_family}.tiny"),
         steps=200,
         batch_size=4,
-        data=DataConfig(size=64, num_workers=0),
+        data=DataConfig(size=128 if _family == "ctsdg" else 64, num_workers=0),  # CTSDG: multiples of 128
         log=LogConfig(every=10, sample_every=100),
         checkpoint=CheckpointConfig(every=100),
         schedule=ScheduleConfig(stages="70,70,60" if _family == "progressive" else ""),

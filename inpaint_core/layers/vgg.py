@@ -32,10 +32,11 @@ _IMAGENET_STD = (0.229, 0.224, 0.225)
 class VGG16Features(nn.Module):
     """Frozen VGG16 ``features`` (randomly initialised; see :func:`vgg16_features`); ``forward(image in [0, 1])``
     returns the activations at ``taps`` (names of :data:`VGG16_LAYERS`) in network order, ImageNet-normalised
-    inside."""
+    inside unless ``normalize=False`` (CTSDG's losses feed it [-1, 1] images as they are)."""
 
-    def __init__(self, taps: tuple[str, ...] = ("relu4_3",)) -> None:
+    def __init__(self, taps: tuple[str, ...] = ("relu4_3",), normalize: bool = True) -> None:
         super().__init__()
+        self.normalize = normalize
         unknown = [tap for tap in taps if tap not in VGG16_LAYERS]
         if not taps or unknown:
             raise ValueError(f"taps must be names among {sorted(VGG16_LAYERS)}, got {taps!r}")
@@ -69,7 +70,7 @@ class VGG16Features(nn.Module):
         return super().train(False)  # always frozen
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
-        x = (image - self.mean) / self.std
+        x = (image - self.mean) / self.std if self.normalize else image
         outputs = []
         for index, layer in enumerate(self.features):
             x = layer(x)
@@ -80,14 +81,14 @@ class VGG16Features(nn.Module):
 
 def vgg16_features(
     taps: tuple[str, ...], weights: str | Path | None = DEFAULT_VGG16_WEIGHTS, *, allow_random: bool = False,
-    purpose: str = "VGG16 features",
+    purpose: str = "VGG16 features", normalize: bool = True,
 ) -> VGG16Features:
     """A frozen :class:`VGG16Features` with pretrained ``weights`` (a path or a name for ``resolve_weights``).
 
     ``weights=None`` leaves it random, which is only allowed with ``allow_random=True`` (tests); ``purpose`` names
     the user in error messages.
     """
-    network = VGG16Features(taps)
+    network = VGG16Features(taps, normalize)
     if weights is None:
         if not allow_random:
             raise WeightsError(f"pretrained VGG16 weights are needed for {purpose}; a random VGG16 is allowed only "

@@ -1,0 +1,90 @@
+"""CTSDG's training objective, as the official ``criteria/loss.py`` and ``trainer.py`` (weights: their defaults).
+
+Generator: 60 * hole L1 + 10 * valid L1 + 0.1 * perceptual + 250 * style (VGG16 pool1-3 of the raw output and of
+the composite, both against the ground truth) + 0.1 * adversarial (BCE of the discriminator's verdict on the raw
+output, and of its edge detector against the ground-truth edges) + 1 * intermediate (BCE of the projected edge map,
+L1 of the projected image). Discriminator: BCE(real, 1) + BCE(fake, 0) + BCE of the edge detector on both images
+against the ground-truth edges. Everything runs in the network's native conventions ([-1, 1], mask 1 = valid);
+VGG16 sees the [-1, 1] images without ImageNet normalisation, as in the reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..discriminators.ctsdg import CTSDGDiscriminator
+from ..models.ctsdg import CTSDG, CTSDGConfig
+from .objective import GanObjective
+from .perceptual_vgg import DEFAULT_VGG16_WEIGHTS, VGG16Features, gram
+
+
+@dataclass(frozen=True)
+class CTSDGLossWeights:
+    hole: float = 60.0
+    valid: float = 10.0
+    perceptual: float = 0.1
+    style: float = 250.0
+    adversarial: float = 0.1
+    intermediate: float = 1.0
+
+
+class CTSDGObjective(GanObjective):
+    """``vgg_weights``: see :class:`VGG16Features` (``None`` only in tests)."""
+
+    def __init__(
+        self,
+        config: CTSDGConfig,
+        weights: CTSDGLossWeights = CTSDGLossWeights(),  # noqa: B008 (frozen)
+        vgg_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS,
+    ) -> None:
+        super().__init__()
+        self.config, self.weights = config, weights
+        self.discriminator = CTSDGDiscriminator()
+        self.vgg = VGG16Features(vgg_weights, normalize=False)
+
+    def generator_step(self, model: CTSDG, image: torch.Tensor, hole: torch.Tensor):
+        inputs = model.native_inputs(image, hole)
+        truth, mask, edge, gray = inputs["image"], inputs["mask"], inputs["edge"], inputs["gray"]
+        output, projected_image, projected_edge = model(
+            truth * mask, torch.cat((edge * mask, gray * mask), dim=1), mask
+        )
+        composite = truth * mask + output * (1 - mask)
+        self.discriminator.requires_grad_(False)
+        try:
+            verdict, detected = self.discriminator(output, gray)
+        finally:
+            self.discriminator.requires_grad_(True)
+        vgg_truth, vgg_output, vgg_composite = self.vgg(truth), self.vgg(output), self.vgg(composite)
+        perceptual = output.new_zeros(())
+        style = output.new_zeros(())
+        for real, fake, comp in zip(vgg_truth, vgg_output, vgg_composite):
+            perceptual = perceptual + F.l1_loss(fake, real) + F.l1_loss(comp, real)
+            target = gram(real)
+            style = style + F.l1_loss(gram(fake), target) + F.l1_loss(gram(comp), target)
+        terms = {
+            "hole": F.l1_loss((1 - mask) * output, (1 - mask) * truth),
+            "valid": F.l1_loss(mask * output, mask * truth),
+            "perceptual": perceptual,
+            "style": style,
+            "adversarial": F.binary_cross_entropy(verdict, torch.ones_like(verdict))
+            + F.binary_cross_entropy(detected, edge),
+            "intermediate": F.binary_cross_entropy(projected_edge, edge) + F.l1_loss(projected_image, truth),
+        }
+        total = sum(getattr(self.weights, name) * value for name, value in terms.items())
+        outputs = {"image": ((output + 1) / 2).clamp(0, 1), "edge": projected_edge,
+                   "native": output, "truth_edge": edge, "truth_gray": gray}
+        return total, {name: value.detach() for name, value in terms.items()}, outputs
+
+    def discriminator_step(self, image: torch.Tensor, hole: torch.Tensor, outputs: dict[str, torch.Tensor]):
+        truth = (image - 0.5) / 0.5
+        edge, gray = outputs["truth_edge"], outputs["truth_gray"]
+        real, real_edge = self.discriminator(truth, gray, edge)
+        fake, fake_edge = self.discriminator(outputs["native"].detach(), gray)
+        adversarial = (F.binary_cross_entropy(real, torch.ones_like(real))
+                       + F.binary_cross_entropy(fake, torch.zeros_like(fake))
+                       + F.binary_cross_entropy(real_edge, edge) + F.binary_cross_entropy(fake_edge, edge))
+        return adversarial, {"adversarial": adversarial.detach()}

@@ -1,0 +1,313 @@
+"""What the nodes do, in plain functions that tests call without ComfyUI.
+
+ComfyUI's conventions: IMAGE is ``[B, H, W, C]`` float in [0, 1]; MASK is ``[B, H, W]`` (sometimes ``[H, W]``) with
+1 = the pixels to inpaint. ``inpaint_core`` takes ``[B, 3, H, W]`` and ``[B, 1, H, W]``; the functions here convert,
+broadcast batches (one mask for many images, or one per image) and leave every message to ``inpaint_core``'s errors.
+Nothing in this module imports ComfyUI: what comes from ComfyUI (devices, progress, folders) is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..inpaint_core import (
+    InpaintError,
+    InputError,
+    build_model,
+    list_models,
+    load_model,
+    load_model_file,
+    ready_models,
+)
+from ..inpaint_core.faces import ALIGNED_MARGIN, aligned_box, detect_faces
+from ..inpaint_core.hub import parse_repo_id
+from ..inpaint_core.image_ops import prepare_inputs
+from ..inpaint_core.masks.generators import generate_mask
+from ..inpaint_core.masks.ops import feather, grow
+from ..inpaint_core.models.base import InpaintModel
+from ..inpaint_core.pipeline import inpaint, inpaint_detailed
+
+Progress = Callable[[int, int], None]
+Box = tuple[int, int, int, int]  # (top, left, bottom, right), exclusive ends
+
+PREFILL_METHODS = ("telea", "navier-stokes", "neutral")
+_OPENCV_PRESETS = {"telea": "opencv.telea", "navier-stokes": "opencv.ns"}
+#: Suffix of the weights files the loader lists from ComfyUI's ``models/inpaint`` folders.
+WEIGHTS_SUFFIX = ".safetensors"
+
+
+# ---------------------------------------------------------------------------------------------------- layouts
+
+
+def image_to_core(image: torch.Tensor) -> torch.Tensor:
+    """ComfyUI IMAGE ``[B, H, W, C]`` (or one ``[H, W, C]``) -> ``[B, C, H, W]``."""
+    if image.ndim == 3:
+        image = image.unsqueeze(0)
+    if image.ndim != 4:
+        raise InputError(f"IMAGE must be [batch, height, width, channels], got shape {tuple(image.shape)}")
+    return image.movedim(-1, 1)
+
+
+def image_to_comfy(image: torch.Tensor) -> torch.Tensor:
+    """``[B, C, H, W]`` -> ComfyUI IMAGE ``[B, H, W, 3]`` float32 on the CPU (one channel is repeated to RGB)."""
+    if image.shape[1] == 1:
+        image = image.expand(-1, 3, -1, -1)
+    return image.movedim(1, -1).float().clamp(0, 1).cpu().contiguous()
+
+
+def mask_to_core(mask: torch.Tensor) -> torch.Tensor:
+    """ComfyUI MASK ``[B, H, W]`` or ``[H, W]`` (1 = inpaint) -> hole ``[B, 1, H, W]``."""
+    if mask.ndim == 2:
+        mask = mask.unsqueeze(0)
+    if mask.ndim == 4 and mask.shape[1] == 1:
+        return mask
+    if mask.ndim != 3:
+        raise InputError(f"MASK must be [batch, height, width], got shape {tuple(mask.shape)}")
+    return mask.unsqueeze(1)
+
+
+def mask_to_comfy(hole: torch.Tensor) -> torch.Tensor:
+    """Hole ``[B, 1, H, W]`` -> ComfyUI MASK ``[B, H, W]`` float32 on the CPU."""
+    return hole[:, 0].float().clamp(0, 1).cpu().contiguous()
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+
+
+def model_choices(files: Iterable[str]) -> list[str]:
+    """The loader's list: catalog weights, the engines that need no weights, then the user's weights files."""
+    names = list_models("weights")
+    names += [name for name in ready_models() if name not in names]
+    return names + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
+
+
+def load_choice(
+    choice: str,
+    hub_repo_id: str = "",
+    *,
+    find_file: Callable[[str], str | Path],
+    models_dirs: Iterable[str | Path] = (),
+) -> InpaintModel:
+    """The model the loader's inputs name, on the CPU in eval mode.
+
+    ``hub_repo_id`` (``owner/repo[@revision]``), when given, wins over ``choice``. A ``choice`` ending in
+    ``.safetensors`` is a file in ComfyUI's ``inpaint`` folders, found with ``find_file``; anything else is a catalog
+    name (downloaded into the Hugging Face cache when it is in none of ``models_dirs``) or an engine preset.
+    """
+    repo = hub_repo_id.strip()
+    if repo:
+        if parse_repo_id(repo) is None:
+            raise InputError(f"hub_repo_id {repo!r} is not a Hugging Face repo id: write owner/name[@revision]")
+        return load_model(repo, models_dirs=models_dirs)
+    if choice.lower().endswith(WEIGHTS_SUFFIX):
+        return load_model_file(find_file(choice))
+    return load_model(choice, models_dirs=models_dirs)
+
+
+@contextmanager
+def model_on(model: InpaintModel, device: torch.device | str, offload: torch.device | str) -> Iterator[InpaintModel]:
+    """Move ``model`` to ``device`` for the duration of the block and to ``offload`` after, even on errors."""
+    model.to(device)
+    try:
+        yield model
+    finally:
+        model.to(offload)
+
+
+# ---------------------------------------------------------------------------------------------------- inpainting
+
+
+def activation_bytes(model: InpaintModel, image: torch.Tensor, strategy: str, working_size: int = 0) -> int:
+    """A rough budget for one forward pass: 256 float32 feature channels at the size the network sees."""
+    if strategy == "original" and not model.fixed_size:
+        pixels = image.shape[-3] * image.shape[-2]  # IMAGE is [B, H, W, C]
+    else:
+        pixels = (working_size or model.working_size) ** 2
+    return pixels * 256 * 4
+
+
+def run_inpaint(
+    model: InpaintModel,
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    strategy: str = "crop",
+    margin: int = 64,
+    feather_pixels: float = 0,
+    color_match: bool = False,
+    threshold: float = 0.1,
+    working_size: int = 0,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inpaint ComfyUI tensors; returns (IMAGE, extra IMAGE), both ``[B, H, W, 3]``.
+
+    The extra image is the network's first extra output (CTSDG's edge map, the coarse stage of DeepFill and MDRN),
+    filled in the inpainted boxes and black elsewhere; it is black for networks without one. A mask with no hole at
+    all (such as the 64x64 blank mask ``LoadImage`` gives for an image without alpha) returns the image unchanged,
+    whatever its size. ``working_size`` 0 means the network's own. ``seed`` drives the network's randomness.
+    """
+    core_image, hole = image_to_core(image), mask_to_core(mask)
+    if not bool((hole >= threshold).any()):
+        rgb = image_to_comfy(core_image[:, :3])
+        if progress is not None:
+            progress(1, 1)
+        return rgb, torch.zeros_like(rgb)
+    generator = torch.Generator(device=model.device).manual_seed(int(seed))
+    try:
+        result = inpaint_detailed(
+            model, core_image, hole, strategy, margin=margin, feather_pixels=feather_pixels, color_match=color_match,
+            threshold=threshold, working_size=working_size or None, generator=generator, progress=progress,
+        )
+    except torch.OutOfMemoryError as error:
+        raise InpaintError(
+            f"{model.name} ran out of memory on {model.device} with the {strategy!r} strategy: use 'crop' (its cost "
+            "grows with the holes, not the image), a smaller working_size or a smaller batch"
+        ) from error
+    output = image_to_comfy(result.image)
+    extra = next((result.extras[name] for name in model.extra_outputs if name in result.extras), None)
+    return output, torch.zeros_like(output) if extra is None else image_to_comfy(extra[:, :3])
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def adjust_mask(
+    mask: torch.Tensor, grow_pixels: int = 0, feather_pixels: float = 0, threshold: float = 0
+) -> torch.Tensor:
+    """Binarise (``threshold`` > 0: values at or above it become 1, others 0), grow (negative: shrink), then feather.
+
+    Returns a MASK ``[B, H, W]``. Feathering makes the mask soft outside the hole, which the inpaint node blends with.
+    """
+    hole = mask_to_core(mask).float()
+    if threshold > 0:
+        hole = (hole >= threshold).float()
+    hole = grow(hole, int(grow_pixels))
+    if feather_pixels > 0:
+        hole = feather(hole, feather_pixels)
+    return mask_to_comfy(hole)
+
+
+def prefill(image: torch.Tensor, mask: torch.Tensor, method: str = "telea", radius: int = 5) -> torch.Tensor:
+    """Fill the masked area before another step: OpenCV's Telea or Navier-Stokes, or neutral grey (0.5).
+
+    Soft mask values blend the fill with the image; pixels where the mask is 0 are returned unchanged.
+    """
+    if method not in PREFILL_METHODS:
+        raise InputError(f"unknown pre-fill method {method!r}; choose one of {', '.join(PREFILL_METHODS)}")
+    core_image, hole = image_to_core(image), mask_to_core(mask)
+    if not bool(hole.any()):
+        return image_to_comfy(core_image[:, :3])
+    if method == "neutral":
+        core_image, hole = prepare_inputs(core_image, hole)
+        return image_to_comfy(torch.lerp(core_image, torch.full_like(core_image, 0.5), hole))
+    engine = build_model(_OPENCV_PRESETS[method], radius=int(radius))
+    return image_to_comfy(inpaint(engine, core_image, hole, "original"))
+
+
+
+# ---------------------------------------------------------------------------------------------------- faces
+
+
+@dataclass
+class FaceCrops:
+    """Where each face crop came from, for :func:`stitch_faces`: image index and square box (may leave the image)."""
+
+    image: torch.Tensor  # [B, 3, H, W]
+    hole: torch.Tensor  # [B, 1, H, W], soft
+    boxes: list[tuple[int, Box]]
+
+
+def crop_faces(
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    size: int = 256,
+    *,
+    assume_aligned: bool = False,
+    margin: float = ALIGNED_MARGIN,
+    min_face: int = 32,
+    threshold: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor, FaceCrops]:
+    """Crop every face that holds a hole, framed as an aligned face and scaled to ``size`` x ``size``.
+
+    Returns the crops (IMAGE ``[N, size, size, 3]``), their masks (MASK ``[N, size, size]``) and what
+    :func:`stitch_faces` needs to paste them back. Faces come from OpenCV's Haar cascade (see
+    ``inpaint_core.faces``); ``assume_aligned`` takes each whole image, padded to a square, as one face.
+    """
+    core_image, hole = prepare_inputs(image_to_core(image), mask_to_core(mask))
+    boxes: list[tuple[int, Box]] = []
+    for index in range(core_image.shape[0]):
+        binary = hole[index] >= threshold
+        if not binary.any():
+            continue
+        if assume_aligned:
+            found = [_square_around(*core_image.shape[-2:])]
+        else:
+            found = [aligned_box(face, margin) for face in detect_faces(core_image[index], binary.float(), min_face)]
+        boxes += [(index, box) for box in found if _window(binary[None], box).any()]
+    if not boxes:
+        raise InputError(
+            "no face holds a hole: check the mask, lower min_face, or set assume_aligned for images that are "
+            "already aligned faces (the face filling the frame)"
+        )
+    crops = [_scale(_padded(core_image[index : index + 1], box), size, size) for index, box in boxes]
+    holes = [_scale(_padded(hole[index : index + 1], box, "constant"), size, size) for index, box in boxes]
+    return image_to_comfy(torch.cat(crops)), mask_to_comfy(torch.cat(holes)), FaceCrops(core_image, hole, boxes)
+
+
+def stitch_faces(crops: FaceCrops, inpainted: torch.Tensor) -> torch.Tensor:
+    """Paste inpainted face crops back; only hole pixels change, blended by the mask's value (IMAGE out)."""
+    faces = image_to_core(inpainted)[:, :3].to(crops.image)
+    if faces.shape[0] != len(crops.boxes):
+        raise InputError(f"{faces.shape[0]} inpainted crops for {len(crops.boxes)} face crops: connect the crops of "
+                         "this Face Crop node, inpainted, without changing the batch")
+    result = crops.image.clone()
+    height, width = result.shape[-2:]
+    for face, (index, (top, left, bottom, right)) in zip(faces, crops.boxes):
+        back = _scale(face[None], bottom - top, right - left)
+        inside = slice(max(0, top), min(height, bottom)), slice(max(0, left), min(width, right))
+        back = back[..., inside[0].start - top : inside[0].stop - top, inside[1].start - left : inside[1].stop - left]
+        target = result[index : index + 1, :, inside[0], inside[1]]
+        alpha = crops.hole[index : index + 1, :, inside[0], inside[1]]
+        target.copy_(target + (back - target) * alpha)
+    return image_to_comfy(result)
+
+
+def _scale(tensor: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Bilinear resize (antialiased when shrinking), clamped to [0, 1]."""
+    if tensor.shape[-2:] == (height, width):
+        return tensor
+    shrink = height < tensor.shape[-2] or width < tensor.shape[-1]
+    scaled = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=shrink)
+    return scaled.clamp(0, 1)
+
+
+def _square_around(height: int, width: int) -> Box:
+    side = max(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return top, left, top + side, left + side
+
+
+def _window(tensor: torch.Tensor, box: Box) -> torch.Tensor:
+    top, left, bottom, right = box
+    return tensor[..., max(0, top) : max(0, bottom), max(0, left) : max(0, right)]
+
+
+def _padded(tensor: torch.Tensor, box: Box, mode: str = "replicate") -> torch.Tensor:
+    """``tensor[..., box]``, padded (edge pixels, or zeros) where the box leaves the image."""
+    top, left, bottom, right = box
+    height, width = tensor.shape[-2:]
+    pads = (max(0, -left), max(0, right - width), max(0, -top), max(0, bottom - height))
+    return F.pad(_window(tensor, box), pads, mode=mode)
+
+
+def generate_masks(kind: str, height: int, width: int, batch: int = 1, seed: int = 0) -> torch.Tensor:
+    """``batch`` random hole masks of one type (``inpaint_core.masks.MASK_GENERATORS``) as a MASK ``[B, H, W]``."""
+    generator = torch.Generator().manual_seed(int(seed))
+    return torch.stack([generate_mask(kind, height, width, generator) for _ in range(batch)]).float()

@@ -114,7 +114,7 @@ def test_region_affinity_matches_reference_and_chunking_changes_nothing():
 def test_tiny_forward_backward_with_objective():
     torch.manual_seed(0)
     model = ic.build_model("ctsdg.tiny").train()
-    objective = CTSDGObjective(model.config, vgg_weights=None)
+    objective = CTSDGObjective(model.config, vgg_weights=None, allow_random_vgg=True)
     image, hole = _image(128, batch=2), _hole(128, batch=2)
     loss, terms, outputs = objective.generator_step(model, image, hole)
     assert set(terms) == {"hole", "valid", "perceptual", "style", "adversarial", "intermediate"}
@@ -276,7 +276,7 @@ def test_converter_is_strict_and_says_where_the_weights_are(tmp_path):
 
 
 def test_vgg_features_for_ctsdg_see_the_input_unnormalised(tmp_path):
-    objective = CTSDGObjective(PRESETS["tiny"], vgg_weights=None)
+    objective = CTSDGObjective(PRESETS["tiny"], vgg_weights=None, allow_random_vgg=True)
     x = torch.rand(1, 3, 64, 64) * 2 - 1
     features = objective.vgg(x)
     assert [tuple(f.shape) for f in features] == [(1, 64, 32, 32), (1, 128, 16, 16), (1, 256, 8, 8)]

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from ..discriminators.ctsdg import CTSDGDiscriminator
 from ..models.ctsdg import CTSDG, CTSDGConfig
 from .objective import GanObjective
-from .perceptual_vgg import DEFAULT_VGG16_WEIGHTS, VGG16Features, gram
+from .perceptual_vgg import DEFAULT_VGG16_WEIGHTS, gram, perceptual_vgg
 
 
 @dataclass(frozen=True)
@@ -33,18 +33,21 @@ class CTSDGLossWeights:
 
 
 class CTSDGObjective(GanObjective):
-    """``vgg_weights``: see :class:`VGG16Features` (``None`` only in tests)."""
+    """``vgg_weights``: the VGG16 of the perceptual and style losses (``None``, a random VGG, needs
+    ``allow_random_vgg=True``: tests only)."""
 
     def __init__(
         self,
         config: CTSDGConfig,
         weights: CTSDGLossWeights = CTSDGLossWeights(),  # noqa: B008 (frozen)
         vgg_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS,
+        allow_random_vgg: bool = False,
     ) -> None:
         super().__init__()
         self.config, self.weights = config, weights
         self.discriminator = CTSDGDiscriminator()
-        self.vgg = VGG16Features(vgg_weights, normalize=False)
+        # the official losses feed VGG16 images in [-1, 1], without ImageNet normalisation
+        self.vgg = perceptual_vgg(vgg_weights, allow_random=allow_random_vgg, normalize=False)
 
     def generator_step(self, model: CTSDG, image: torch.Tensor, hole: torch.Tensor):
         inputs = model.native_inputs(image, hole)
@@ -75,8 +78,13 @@ class CTSDGObjective(GanObjective):
             "intermediate": F.binary_cross_entropy(projected_edge, edge) + F.l1_loss(projected_image, truth),
         }
         total = sum(getattr(self.weights, name) * value for name, value in terms.items())
-        outputs = {"image": ((output + 1) / 2).clamp(0, 1), "edge": projected_edge,
-                   "native": output, "truth_edge": edge, "truth_gray": gray}
+        outputs = {
+            "image": ((output + 1) / 2).clamp(0, 1),
+            "edge": projected_edge,
+            "native": output,
+            "truth_edge": edge,
+            "truth_gray": gray,
+        }
         return total, {name: value.detach() for name, value in terms.items()}, outputs
 
     def discriminator_step(self, image: torch.Tensor, hole: torch.Tensor, outputs: dict[str, torch.Tensor]):
@@ -84,7 +92,10 @@ class CTSDGObjective(GanObjective):
         edge, gray = outputs["truth_edge"], outputs["truth_gray"]
         real, real_edge = self.discriminator(truth, gray, edge)
         fake, fake_edge = self.discriminator(outputs["native"].detach(), gray)
-        adversarial = (F.binary_cross_entropy(real, torch.ones_like(real))
-                       + F.binary_cross_entropy(fake, torch.zeros_like(fake))
-                       + F.binary_cross_entropy(real_edge, edge) + F.binary_cross_entropy(fake_edge, edge))
+        adversarial = (
+            F.binary_cross_entropy(real, torch.ones_like(real))
+            + F.binary_cross_entropy(fake, torch.zeros_like(fake))
+            + F.binary_cross_entropy(real_edge, edge)
+            + F.binary_cross_entropy(fake_edge, edge)
+        )
         return adversarial, {"adversarial": adversarial.detach()}

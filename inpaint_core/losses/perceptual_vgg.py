@@ -11,7 +11,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..hub import resolve_weights
 from ..layers import vgg as vgg_layers
 from ..layers.vgg import DEFAULT_VGG16_WEIGHTS, vgg16_features
 
@@ -23,18 +22,13 @@ def perceptual_vgg(
     weights: str | Path | None = DEFAULT_VGG16_WEIGHTS, allow_random: bool = False, normalize: bool = True
 ) -> vgg_layers.VGG16Features:
     """The frozen VGG16 of :func:`perceptual_and_style` (``weights=None`` needs ``allow_random=True``)."""
-    return vgg16_features(PERCEPTUAL_TAPS, weights, allow_random=allow_random,
-                          purpose="the perceptual and style losses", normalize=normalize)
-
-
-class VGG16Features(vgg_layers.VGG16Features):
-    """The same network as a class, with this module's former signature, which CTSDG's objective uses:
-    ``weights=None`` leaves it random without an ``allow_random`` check (prefer :func:`perceptual_vgg`)."""
-
-    def __init__(self, weights: str | Path | None = DEFAULT_VGG16_WEIGHTS, normalize: bool = True) -> None:
-        super().__init__(PERCEPTUAL_TAPS, normalize)
-        if weights is not None:
-            self.load_weights(resolve_weights(weights))
+    return vgg16_features(
+        PERCEPTUAL_TAPS,
+        weights,
+        allow_random=allow_random,
+        purpose="the perceptual and style losses",
+        normalize=normalize,
+    )
 
 
 def gram(x: torch.Tensor) -> torch.Tensor:
@@ -43,8 +37,9 @@ def gram(x: torch.Tensor) -> torch.Tensor:
     return flat @ flat.transpose(1, 2) / (channels * height * width)
 
 
-def perceptual_and_style(vgg: vgg_layers.VGG16Features, images: list[torch.Tensor],
-                         target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def perceptual_and_style(
+    vgg: vgg_layers.VGG16Features, images: list[torch.Tensor], target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sum over ``images`` and the three pools of L1 feature distances and L1 Gram distances to ``target``."""
     with torch.no_grad():
         reference = vgg(target)

@@ -14,6 +14,7 @@ pixels outside the hole. Pixels that are neither in the hole nor in the feather 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .errors import InputError
 from .image_ops import prepare_inputs
 from .masks.ops import bounding_boxes, feather, grow
 from .models.base import InpaintModel
+from .registry import build_model
 
 STRATEGIES = ("original", "resize", "crop")
 #: Sides above this are refused by the ``original`` strategy for learned networks (use ``crop`` or ``resize``).
@@ -200,6 +202,8 @@ class _Runner:
             net_image = F.pad(net_image, (0, pad_w, 0, pad_h), mode=mode)
             net_hole = F.pad(net_hole, (0, pad_w, 0, pad_h))
         net_image = net_image * (1 - net_hole)  # never show the network what is under the hole
+        if model.hole_fill == "telea":
+            net_image = torch.lerp(net_image, _telea().predict_outputs(net_image, net_hole)["image"], net_hole)
         outputs = model.predict_outputs(
             net_image.to(model.device, model.dtype), net_hole.to(model.device, model.dtype), self.generator
         )
@@ -207,6 +211,11 @@ class _Runner:
             name: _resize(value.float()[..., :target_h, :target_w].to(crop.device), height, width, "image")
             for name, value in outputs.items()
         }
+
+
+@functools.cache
+def _telea() -> InpaintModel:
+    return build_model("opencv.telea")
 
 
 def _resize(tensor: torch.Tensor, height: int, width: int, kind: str) -> torch.Tensor:

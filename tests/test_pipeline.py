@@ -175,3 +175,52 @@ class TestInputHygiene:
                 torch.zeros(2056, 16).index_fill_(0, torch.tensor([5]), 1),
                 "original",
             )
+
+
+class _Spy(ic.InpaintModel):
+    """Records what the pipeline shows the network."""
+
+    family = "spy"
+    seen: list[torch.Tensor] = []
+
+    def predict_outputs(self, image, hole, generator=None):
+        self.seen.append(image.clone())
+        return {"image": image}
+
+
+def test_the_network_never_sees_the_hole_content(image, hole):
+    _Spy.seen = []
+    ic.inpaint(_Spy(None), image[:1] * 0 + 0.7, hole, "original")
+    assert torch.equal(_Spy.seen[0][(hole > 0).expand(1, 3, -1, -1)], torch.zeros(int(hole.sum()) * 3))
+
+
+def test_telea_hole_fill_for_networks_that_derive_edges_from_the_image(image, hole):
+    class Filled(_Spy):
+        hole_fill = "telea"
+
+    Filled.seen = []
+    flat = torch.full_like(image[:1], 0.7)
+    ic.inpaint(Filled(None), flat, hole, "original")
+    shown = Filled.seen[0]
+    assert (shown - 0.7).abs().max() < 2 / 255  # a flat image stays flat: no hole outline for Canny to find
+
+
+def test_ctsdg_edges_do_not_trace_the_hole_outline():
+    from inpaint_core.models.ctsdg import structure_maps
+
+    flat = torch.full((1, 3, 128, 128), 0.6)
+    hole = torch.zeros(1, 1, 128, 128)
+    hole[..., 40:90, 40:90] = 1
+    outlined, _ = structure_maps(flat * (1 - hole), "clean", 2.0)
+    assert outlined.sum() > 50  # what a zero-filled hole would give the network
+    model = ic.build_model("ctsdg.tiny").eval()
+    seen = []
+    original = model.predict_outputs
+
+    def spy(image, hole, generator=None):
+        seen.append(structure_maps(image, "clean", 2.0)[0])
+        return original(image, hole, generator)
+
+    model.predict_outputs = spy
+    ic.inpaint(model, flat, hole, "original")
+    assert seen[0].sum() == 0

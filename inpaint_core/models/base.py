@@ -31,6 +31,10 @@ class InpaintModel(nn.Module):
     fixed_size: ClassVar[bool] = False
     #: True when the network expects an aligned face filling the frame.
     aligned_faces: ClassVar[bool] = False
+    #: What the pipeline puts under the hole before :meth:`predict`: ``"zeros"``, or ``"telea"`` (OpenCV's fill) for
+    #: networks that derive side inputs from the whole image before masking them (CTSDG's Canny edges, which would
+    #: otherwise trace the hole's outline into the known region).
+    hole_fill: ClassVar[str] = "zeros"
     #: Names of the extra outputs of :meth:`predict_outputs` besides ``"image"`` (e.g. CTSDG's ``"edge"``).
     extra_outputs: ClassVar[tuple[str, ...]] = ()
 

@@ -135,6 +135,7 @@ class CTSDG(InpaintModel):
     family = "ctsdg"
     size_multiple = 2 ** len(_ENCODER_KERNELS)  # 7 stride-2 levels: 128
     working_size = 256
+    hole_fill = "telea"  # the pipeline pre-fills the hole so that Canny sees no hole outline
     extra_outputs = ("edge",)
 
     def __init__(self, config: CTSDGConfig, preset: str | None = None) -> None:

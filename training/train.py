@@ -115,25 +115,25 @@ def gan_step(
         param.requires_grad_(False)
     with accelerator.autocast():
         loss_g, terms_g, outputs = objective.generator_step(model, image, hole)
-    accelerator.backward(loss_g)
-    average_gradients(g_params, accelerator.num_processes)
-    if grad_clip > 0:
-        accelerator.clip_grad_norm_(g_params, grad_clip)
-    opt_g.step()
-    opt_g.zero_grad(set_to_none=True)
+    _update(accelerator, loss_g, g_params, opt_g, grad_clip)
 
     for param in d_params:
         param.requires_grad_(True)
     detached = {k: v.detach() for k, v in outputs.items()}
     with accelerator.autocast():
         loss_d, terms_d = objective.discriminator_step(image, hole, detached)
-    accelerator.backward(loss_d)
-    average_gradients(d_params, accelerator.num_processes)
-    if grad_clip > 0:
-        accelerator.clip_grad_norm_(d_params, grad_clip)
-    opt_d.step()
-    opt_d.zero_grad(set_to_none=True)
+    _update(accelerator, loss_d, d_params, opt_d, grad_clip)
     return loss_g, loss_d, terms_g, terms_d
+
+
+def _update(accelerator, loss, params, optimizer, grad_clip: float) -> None:
+    """Backward, average the gradients over processes, clip, step."""
+    accelerator.backward(loss)
+    average_gradients(params, accelerator.num_processes)
+    if grad_clip > 0:
+        accelerator.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 def _flat(values: dict, prefix: str = "") -> dict:

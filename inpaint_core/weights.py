@@ -35,13 +35,11 @@ def save_model(
         if dtype is not None and tensor.is_floating_point():
             tensor = tensor.to(dtype)
         state[key] = tensor.contiguous().clone()
+    description = state_dict_metadata(model)
     header = {
         **(metadata or {}),
-        "format": FORMAT,
-        "format_version": str(FORMAT_VERSION),
-        "family": model.family,
-        "preset": model.preset or "",
-        "config": json.dumps(config_to_dict(model.config), sort_keys=True),
+        **{key: str(value or "") for key, value in description.items() if key != "config"},
+        "config": json.dumps(description["config"], sort_keys=True),
     }
     path = Path(path)
     write_atomically(path, lambda tmp: save_file(state, str(tmp), metadata=header))

@@ -39,32 +39,18 @@ def test_garbage_file(tmp_path):
         ic.load_model(path)
 
 
-def test_foreign_file_points_to_the_converter(tmp_path):
-    path = tmp_path / "f.safetensors"
-    save_file({"w": torch.zeros(2)}, str(path))
-    with pytest.raises(ic.WeightsError, match="convert_checkpoint"):
-        ic.load_model(path)
-
-
-def test_newer_format_asks_for_an_upgrade(tmp_path):
-    path = tmp_path / "n.safetensors"
-    save_file(
-        {"w": torch.zeros(2)},
-        str(path),
-        metadata={"format": "inpaint_core", "family": "opencv", "format_version": "99", "config": "{}"},
-    )
-    with pytest.raises(ic.WeightsError, match="upgrade"):
-        ic.load_model(path)
-
-
-def test_config_that_does_not_fit(tmp_path):
-    path = tmp_path / "c.safetensors"
-    save_file(
-        {"w": torch.zeros(2)},
-        str(path),
-        metadata={"format": "inpaint_core", "family": "opencv", "format_version": "1", "config": '{"bogus": 1}'},
-    )
-    with pytest.raises(ic.WeightsError, match="bogus"):
+@pytest.mark.parametrize(
+    "metadata, message",
+    [
+        (None, "convert_checkpoint"),  # a foreign safetensors file
+        ({"format": "inpaint_core", "family": "opencv", "format_version": "99", "config": "{}"}, "upgrade"),
+        ({"format": "inpaint_core", "family": "opencv", "format_version": "1", "config": '{"bogus": 1}'}, "bogus"),
+    ],
+)
+def test_metadata_that_cannot_be_loaded_names_the_fix(tmp_path, metadata, message):
+    path = tmp_path / "m.safetensors"
+    save_file({"w": torch.zeros(2)}, str(path), metadata=metadata)
+    with pytest.raises(ic.WeightsError, match=message):
         ic.load_model(path)
 
 

@@ -9,7 +9,7 @@ Programmatic use (``gradio_client``)::
 
     from gradio_client import Client, handle_file
     result_path = Client("http://127.0.0.1:7860").predict(
-        handle_file("photo.png"), handle_file("mask.png"), "opencv.telea", "crop", api_name="/inpaint")
+        handle_file("photo.png"), handle_file("mask.png"), "deepfill-compact-utkface", "crop", api_name="/inpaint")
 
 Settings (environment variables): ``INPAINT_APP_DEVICE`` (default ``cuda`` when available, else ``cpu``),
 ``INPAINT_APP_CONCURRENCY`` (model runs at a time, default 2), ``INPAINT_APP_CACHE_SIZE`` (models kept loaded,
@@ -39,8 +39,8 @@ from inpaint_core.hub import models_dirs, parse_repo_id
 from inpaint_core.image_ops import as_image_batch, prepare_inputs, to_pil
 from inpaint_core.registry import families
 
-#: The model preselected in the app; a trained bundled network will take its place.
-DEFAULT_MODEL = "opencv.telea"
+#: The model preselected in the app: the bundled network, which needs no download (``inpaint_core.DEFAULT_MODEL``).
+DEFAULT_MODEL = ic.DEFAULT_MODEL
 DEVICE = os.environ.get("INPAINT_APP_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
 CONCURRENCY = int(os.environ.get("INPAINT_APP_CONCURRENCY", "2"))
 CACHE_SIZE = int(os.environ.get("INPAINT_APP_CACHE_SIZE", "2"))

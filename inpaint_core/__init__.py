@@ -6,7 +6,7 @@ no network connection and imports neither ComfyUI, Gradio nor accelerate.
 
 from . import models  # noqa: F401  (registers the families)
 from .api import convert_checkpoint, list_models, load_model, ready_models
-from .catalog import WeightsEntry, get_weights_entry
+from .catalog import DEFAULT_MODEL, WeightsEntry, get_weights_entry
 from .errors import InpaintError, InputError, UnknownModelError, WeightsError
 from .faces import inpaint_faces
 from .models.base import InpaintModel
@@ -17,6 +17,7 @@ from .weights import load_model_file, save_model
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_MODEL",
     "STRATEGIES",
     "InpaintError",
     "InpaintModel",

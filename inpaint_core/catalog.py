@@ -8,12 +8,15 @@ once to safetensors after download.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UnknownModelError
 
 BUNDLED_DIR = Path(__file__).parent / "weights"
+#: The model the nodes and the app preselect: a bundled network, so it works offline on a fresh install.
+DEFAULT_MODEL = "deepfill-compact-utkface"
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class WeightsEntry:
     #: A commit hash, so that what we checked is what users get.
     revision: str | None = None
     sha256: str | None = None
-    #: File name inside ``inpaint_core/weights`` for weights shipped with the package.
+    #: File name inside ``inpaint_core/weights`` for weights shipped with the package (its model card: ``.md``).
     bundled: str | None = None
     #: ``"safetensors"`` or the family whose converter turns the downloaded checkpoint into ours.
     source_format: str = "safetensors"
@@ -39,6 +42,11 @@ class WeightsEntry:
         """The file name the models folder holds this entry under."""
         return f"{self.name}.safetensors"
 
+    @property
+    def card(self) -> Path | None:
+        """The model card of bundled weights (data, training, evaluation, the command that reproduces them)."""
+        return None if self.bundled is None else (BUNDLED_DIR / self.bundled).with_suffix(".md")
+
     def url(self, endpoint: str = "https://huggingface.co") -> str | None:
         if self.repo_id is None:
             return None
@@ -46,9 +54,19 @@ class WeightsEntry:
 
 
 _CATALOG: dict[str, WeightsEntry] = {}
+#: Catalog names become file names (``<name>.safetensors`` in models folders and the package).
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,99}$")
+
+
+def validate_weights_name(name: str) -> str:
+    """``name`` if it is a safe catalog name (lower-case letters, digits, ``_ . -``; no path parts), else raise."""
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise ValueError(f"weights name {name!r} must be lower-case letters, digits, '_', '.' or '-' (no '..')")
+    return name
 
 
 def register_weights(entry: WeightsEntry) -> WeightsEntry:
+    validate_weights_name(entry.name)
     if entry.name in _CATALOG:
         raise ValueError(f"weights {entry.name!r} are registered twice")
     if (entry.bundled is None) == (entry.repo_id is None):

@@ -97,6 +97,11 @@ def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool) -> Path
         path = BUNDLED_DIR / entry.bundled
         if not path.is_file():
             raise WeightsError(f"bundled weights {entry.name} are missing from the package ({path}); reinstall it")
+        if entry.sha256 is not None and file_sha256(path) != entry.sha256:
+            raise WeightsError(
+                f"bundled weights {entry.name} ({path}) do not match their sha256: the file was changed or is a Git "
+                "LFS pointer; reinstall the package (or run 'git lfs pull' in a clone)"
+            )
         return path
     for folder in dirs:
         candidate = folder / entry.local_filename

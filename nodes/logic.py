@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..inpaint_core import (
+    DEFAULT_MODEL,
     InpaintError,
     InputError,
     build_model,
@@ -81,9 +82,10 @@ def mask_to_comfy(hole: torch.Tensor) -> torch.Tensor:
 
 
 def model_choices(files: Iterable[str]) -> list[str]:
-    """The loader's list: catalog weights, the engines that need no weights, then the user's weights files."""
-    names = list_models("weights")
-    names += [name for name in ready_models() if name not in names]
+    """The loader's list: the default (bundled) model, catalog weights, the engines that need no weights, then the
+    user's weights files."""
+    names = [DEFAULT_MODEL, *list_models("weights"), *ready_models()]
+    names = list(dict.fromkeys(names))  # first occurrence of each, in order
     return names + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
 
 

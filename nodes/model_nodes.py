@@ -27,7 +27,9 @@ class LoadModel(io.ComfyNode):
             ),
             inputs=[
                 io.Combo.Input("model_name", options=logic.model_choices(runtime.weights_files()),
-                               tooltip="Catalog weights, OpenCV engines, then .safetensors files in models/inpaint"),
+                               default=logic.DEFAULT_MODEL,
+                               tooltip="The bundled default (works offline), catalog weights, OpenCV engines, then "
+                                       ".safetensors files in models/inpaint"),
                 io.String.Input("hub_repo_id", default="", optional=True,
                                 tooltip="Any Hugging Face repo holding model.safetensors (owner/name or "
                                         "owner/name@revision); when set it is used instead of model_name"),

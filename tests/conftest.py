@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import huggingface_hub.constants  # noqa: F401  (it reads HF_HUB_OFFLINE once, when imported: before any test sets it)
 import pytest
 import torch
 

@@ -61,12 +61,13 @@ def mask_ratios(files: list[Path], size: int = SIZE, cache_dir: Path | None = No
     identity = ["nearest", size, [str(f.resolve()) for f in files]]  # how they were resized is part of the key
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     cache = cache_dir / f"mask_ratios_{key}.json"
-    if cache.is_file():
-        return json.loads(cache.read_text())
-    ratios = {str(f): float(load_mask(f, size).mean()) for f in files}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(ratios))
-    return ratios
+    if cache.is_file():  # keyed by resolved path: the same masks named relatively or absolutely share one cache
+        ratios = json.loads(cache.read_text())
+    else:
+        ratios = {str(f.resolve()): float(load_mask(f, size).mean()) for f in files}
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(ratios))
+    return {str(f): ratios[str(f.resolve())] for f in files}
 
 
 def select_pairs(
@@ -123,8 +124,11 @@ def evaluate_models(
     bucket_widths: str = "20",
     device: str = "cpu",
     batch_size: int = 8,
+    contact_sheet: str | Path | None = None,
+    sheet_rows: int = 2,
 ) -> dict:
-    """Results of every model in every bucket, with the protocol recorded next to them (JSON-able)."""
+    """Results of every model in every bucket, with the protocol recorded next to them (JSON-able); with
+    ``contact_sheet``, also a PNG of ``sheet_rows`` pairs per bucket (see :func:`write_contact_sheet`)."""
     image_files = list_images(images, file_list)
     mask_files = list_images(masks, mask_list)
     ratios = mask_ratios(mask_files)
@@ -137,13 +141,14 @@ def evaluate_models(
         if not chosen
     ]
     pairs = {label: chosen for label, chosen in pairs.items() if chosen}
-    results: dict[str, dict] = {}
-    for name, model in models.items():
-        if isinstance(model, str):
-            model = ic.load_model(model, device=device)
-        results[name] = {
-            label: score_model(model, chosen, optional, batch_size, device) for label, chosen in pairs.items()
-        }
+    loaded = {name: ic.load_model(m, device=device) if isinstance(m, str) else m for name, m in models.items()}
+    results = {
+        name: {label: score_model(model, chosen, optional, batch_size, device) for label, chosen in pairs.items()}
+        for name, model in loaded.items()
+    }
+    if contact_sheet is not None:
+        shown = [pair for chosen in pairs.values() for pair in spread(chosen, min(sheet_rows, len(chosen)))]
+        write_contact_sheet(loaded, shown, contact_sheet, device)
     return {
         "protocol": {
             "size": SIZE,
@@ -160,6 +165,35 @@ def evaluate_models(
         "notes": notes,
         "models": results,
     }
+
+
+@torch.inference_mode()
+def write_contact_sheet(
+    models: dict[str, InpaintModel], pairs: list[tuple[Path, Path]], path: str | Path, device: str = "cpu"
+) -> Path:
+    """A PNG grid, one row per (image, mask) pair: input with the hole in white | each model's composite | ground
+    truth, at 256x256 as scored, with the column titles on top."""
+    import cv2
+
+    rows = []
+    for image_path, mask_path in pairs:
+        image = load_image(image_path, SIZE, None)[None].to(device)
+        hole = load_mask(mask_path, SIZE)[None].to(device)
+        tiles = [image * (1 - hole) + hole]
+        for model in models.values():
+            prediction = model.predict(image.to(model.dtype), hole.to(model.dtype)).float()
+            tiles.append(image * (1 - hole) + prediction * hole)
+        tiles.append(image)
+        rows.append(np.concatenate([_to_uint8(t[0]) for t in tiles], axis=1))
+    titles = ["input", *models, "ground truth"]
+    header = np.full((28, SIZE * len(titles), 3), 255, np.uint8)
+    for index, title in enumerate(titles):
+        cv2.putText(header, title[:30], (SIZE * index + 6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.concatenate([header, *rows], axis=0), cv2.COLOR_RGB2BGR))
+    return path
 
 
 _ROWS = (
@@ -218,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="eval", help="folder for results.json and results.md")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--sheet", type=int, default=0,
+                        help="also write contact_sheet.png in --out with this many pairs per bucket (0: none)")
     args = parser.parse_args(argv)
     models = dict(m.split("=", 1) if "=" in m else (m, m) for m in args.models)
     results = evaluate_models(
@@ -230,6 +266,8 @@ def main(argv: list[str] | None = None) -> None:
         bucket_widths=args.buckets,
         device=args.device,
         batch_size=args.batch_size,
+        contact_sheet=Path(args.out) / "contact_sheet.png" if args.sheet else None,
+        sheet_rows=args.sheet,
     )
     print(write_report(results, args.out))
 

@@ -107,7 +107,8 @@ def gan_step(
     d_params: list[torch.nn.Parameter],
     grad_clip: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, dict, dict]:
-    """One generator update (discriminator frozen), then one discriminator update on the detached outputs.
+    """One generator update (discriminator frozen), then one discriminator update on the detached outputs (none
+    when the objective does not train its discriminator).
 
     Returns ``(loss_g, loss_d, generator terms, discriminator terms)``. Gradients are averaged over processes.
     """
@@ -117,6 +118,8 @@ def gan_step(
         loss_g, terms_g, outputs = objective.generator_step(model, image, hole)
     _update(accelerator, loss_g, g_params, opt_g, grad_clip)
 
+    if not objective.trains_discriminator:
+        return loss_g, loss_g.new_zeros(()), terms_g, {}
     for param in d_params:
         param.requires_grad_(True)
     detached = {k: v.detach() for k, v in outputs.items()}

@@ -33,21 +33,26 @@ class CTSDGLossWeights:
 
 
 class CTSDGObjective(GanObjective):
-    """``vgg_weights``: the VGG16 of the perceptual and style losses (``None``, a random VGG, needs
+    """``weights``: :class:`CTSDGLossWeights` or a dict of its fields (``--objective.weights '{"style": 0}'``).
+    With ``perceptual`` and ``style`` 0 no VGG is needed; with ``adversarial`` 0 the discriminator does not train.
+    ``vgg_weights``: the VGG16 of the perceptual and style losses (``None``, a random VGG, needs
     ``allow_random_vgg=True``: tests only)."""
 
     def __init__(
         self,
         config: CTSDGConfig,
-        weights: CTSDGLossWeights = CTSDGLossWeights(),  # noqa: B008 (frozen)
+        weights: CTSDGLossWeights | dict = CTSDGLossWeights(),  # noqa: B008 (frozen)
         vgg_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS,
         allow_random_vgg: bool = False,
     ) -> None:
         super().__init__()
+        weights = CTSDGLossWeights(**weights) if isinstance(weights, dict) else weights
         self.config, self.weights = config, weights
         self.discriminator = CTSDGDiscriminator()
+        self.trains_discriminator = weights.adversarial != 0
         # the official losses feed VGG16 images in [-1, 1], without ImageNet normalisation
-        self.vgg = perceptual_vgg(vgg_weights, allow_random=allow_random_vgg, normalize=False)
+        uses_vgg = weights.perceptual != 0 or weights.style != 0
+        self.vgg = perceptual_vgg(vgg_weights, allow_random=allow_random_vgg, normalize=False) if uses_vgg else None
 
     def generator_step(self, model: CTSDG, image: torch.Tensor, hole: torch.Tensor):
         inputs = model.native_inputs(image, hole)
@@ -56,25 +61,13 @@ class CTSDGObjective(GanObjective):
             truth * mask, torch.cat((edge * mask, gray * mask), dim=1), mask
         )
         composite = truth * mask + output * (1 - mask)
-        self.discriminator.requires_grad_(False)
-        try:
-            verdict, detected = self.discriminator(output, gray)
-        finally:
-            self.discriminator.requires_grad_(True)
-        vgg_truth, vgg_output, vgg_composite = self.vgg(truth), self.vgg(output), self.vgg(composite)
-        perceptual = output.new_zeros(())
-        style = output.new_zeros(())
-        for real, fake, comp in zip(vgg_truth, vgg_output, vgg_composite):
-            perceptual = perceptual + F.l1_loss(fake, real) + F.l1_loss(comp, real)
-            target = gram(real)
-            style = style + F.l1_loss(gram(fake), target) + F.l1_loss(gram(comp), target)
+        perceptual, style = self._vgg_terms(truth, output, composite)
         terms = {
             "hole": F.l1_loss((1 - mask) * output, (1 - mask) * truth),
             "valid": F.l1_loss(mask * output, mask * truth),
             "perceptual": perceptual,
             "style": style,
-            "adversarial": F.binary_cross_entropy(verdict, torch.ones_like(verdict))
-            + F.binary_cross_entropy(detected, edge),
+            "adversarial": self._adversarial_term(output, gray, edge),
             "intermediate": F.binary_cross_entropy(projected_edge, edge) + F.l1_loss(projected_image, truth),
         }
         total = sum(getattr(self.weights, name) * value for name, value in terms.items())
@@ -86,6 +79,28 @@ class CTSDGObjective(GanObjective):
             "truth_gray": gray,
         }
         return total, {name: value.detach() for name, value in terms.items()}, outputs
+
+    def _vgg_terms(self, truth, output, composite) -> tuple[torch.Tensor, torch.Tensor]:
+        """Perceptual and style losses of the raw output and the composite (zeros without a VGG)."""
+        perceptual = output.new_zeros(())
+        style = output.new_zeros(())
+        if self.vgg is None:
+            return perceptual, style
+        for real, fake, comp in zip(self.vgg(truth), self.vgg(output), self.vgg(composite)):
+            perceptual = perceptual + F.l1_loss(fake, real) + F.l1_loss(comp, real)
+            target = gram(real)
+            style = style + F.l1_loss(gram(fake), target) + F.l1_loss(gram(comp), target)
+        return perceptual, style
+
+    def _adversarial_term(self, output: torch.Tensor, gray: torch.Tensor, edge: torch.Tensor) -> torch.Tensor:
+        if not self.trains_discriminator:
+            return output.new_zeros(())
+        self.discriminator.requires_grad_(False)
+        try:
+            verdict, detected = self.discriminator(output, gray)
+        finally:
+            self.discriminator.requires_grad_(True)
+        return F.binary_cross_entropy(verdict, torch.ones_like(verdict)) + F.binary_cross_entropy(detected, edge)
 
     def discriminator_step(self, image: torch.Tensor, hole: torch.Tensor, outputs: dict[str, torch.Tensor]):
         truth = (image - 0.5) / 0.5

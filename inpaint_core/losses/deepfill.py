@@ -28,15 +28,16 @@ class DeepFillObjective(GanObjective):
         super().__init__()
         self.discriminator: nn.Module = SNPatchGAN(4, tuple(discriminator_widths))
         self.gan_weight, self.l1_weight = gan_weight, l1_weight
+        self.trains_discriminator = gan_weight != 0
 
     def generator_step(self, model: InpaintModel, image: torch.Tensor, hole: torch.Tensor):
         x = image * 2 - 1
         coarse, refined = model.generator(x * (1 - hole), hole)
         l1 = coarse_refined_l1(x, coarse, refined)
         fake = refined * hole + x * (1 - hole)
-        gan = hinge_g_loss(self.discriminator(fake, hole))
+        gan = hinge_g_loss(self.discriminator(fake, hole)) if self.trains_discriminator else l1.new_zeros(())
         total = self.l1_weight * l1 + self.gan_weight * gan
-        outputs = {"image": (refined + 1) / 2, "coarse": (coarse + 1) / 2}
+        outputs = {"image": ((refined + 1) / 2).clamp(0, 1), "coarse": ((coarse + 1) / 2).clamp(0, 1)}
         return total, {"l1": l1.detach(), "gan": gan.detach()}, outputs
 
     def discriminator_step(self, image: torch.Tensor, hole: torch.Tensor, outputs: dict[str, torch.Tensor]):

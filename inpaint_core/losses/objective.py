@@ -19,6 +19,9 @@ class GanObjective(nn.Module):
     """Base class: subclasses build ``self.discriminator`` (an ``nn.Module``) and implement the two steps."""
 
     discriminator: nn.Module
+    #: False when the adversarial weight is 0 (a reconstruction-only run): the trainer then skips the
+    #: discriminator's update, and the objective need not run it.
+    trains_discriminator: bool = True
 
     def generator_step(
         self, model: InpaintModel, image: torch.Tensor, hole: torch.Tensor

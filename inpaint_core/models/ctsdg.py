@@ -29,6 +29,7 @@ from ..layers.cfa import ContextualFeatureAggregation
 from ..layers.partial_conv import PartialConv2d, concat_masked
 from ..registry import Family, register_family
 from .base import InpaintModel
+from .opencv_engines import opencv_fill
 
 PREPROCESSING = ("clean", "legacy")
 #: Kernel size of each encoder level (stride 2, padding k // 2), as the official generator.
@@ -51,6 +52,10 @@ class CTSDGConfig:
     canny_sigma: float = 2.0
     #: Standard deviation of the N(0, std) initialisation of conv weights (BatchNorm weights: N(1, std)).
     init_std: float = 0.02
+    #: Output OpenCV's Telea fill of the hole plus the output layer's result (that layer zero-initialised, no
+    #: ``tanh``) instead of ``tanh`` of it: the network learns a correction of the fill. Our compact preset; not in
+    #: the paper (docs/ctsdg.md).
+    residual: bool = False
 
     def __post_init__(self) -> None:
         if len(self.widths) != len(_ENCODER_KERNELS) or min(self.widths) < 1:
@@ -164,6 +169,8 @@ class CTSDG(InpaintModel):
         self.fusion_layer2 = nn.Sequential(nn.Conv2d(2 * feature, feature, 3, padding=1), nn.LeakyReLU(0.2))
         self.out_layer = nn.Sequential(nn.Conv2d(3 * feature, 3, 1), nn.Tanh())
         self.apply(self._init_weights)
+        if config.residual:
+            nn.init.zeros_(self.out_layer[0].weight)
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.init_std
@@ -201,7 +208,8 @@ class CTSDG(InpaintModel):
         self, image: torch.Tensor, structure: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Official signature: ``image`` masked, in [-1, 1]; ``structure`` = masked ``cat(edge, gray)``; ``mask``
-        ``[B, 1, H, W]`` with 1 = valid. Returns ``(output in [-1, 1], projected image, projected edge)``."""
+        ``[B, 1, H, W]`` with 1 = valid. Returns ``(output in [-1, 1] (unclamped if ``residual``), projected image,
+        projected edge)``."""
         textures = self._stream("texture", image, mask)
         structures = self._stream("structure", structure, mask)
         texture = self._decode("texture", structures[-1], textures)
@@ -212,7 +220,11 @@ class CTSDG(InpaintModel):
         x = self.fusion_layer1(fused)
         x = self.fusion_layer2(torch.cat((x, self.cfa(x)), dim=1))
         x = F.interpolate(x, scale_factor=2, mode="bilinear")
-        return self.out_layer(torch.cat((x, fused), dim=1)), projected_image, projected_edge
+        features = torch.cat((x, fused), dim=1)
+        if not self.config.residual:
+            return self.out_layer(features), projected_image, projected_edge
+        filled = torch.lerp(opencv_fill((image + 1) / 2, 1 - mask) * 2 - 1, image, mask)
+        return filled + self.out_layer[0](features), projected_image, projected_edge
 
     def native_inputs(self, image: torch.Tensor, hole: torch.Tensor) -> dict[str, torch.Tensor]:
         """The official network inputs for ``image`` in [0, 1] and ``hole`` (1 = fill): normalised image, mask
@@ -269,6 +281,8 @@ PRESETS = {
     # The same network with clean preprocessing, for training with this package.
     "celebahq": CTSDGConfig(),
     "tiny": CTSDGConfig(widths=(8, 16, 16, 32, 32, 32, 32), projection_width=4),
+    # Our bundled faces model: an eighth of the width, learning a correction of OpenCV's Telea fill (docs/ctsdg.md).
+    "compact": CTSDGConfig(widths=(16, 32, 64, 64, 64, 64, 64), projection_width=8, residual=True),
 }
 
 

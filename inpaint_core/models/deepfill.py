@@ -28,8 +28,10 @@ from ..layers.contextual_attention import DOWNSAMPLES, ContextualAttention, down
 from ..layers.gated_conv import PADDINGS, GatedConv2d, GatedDeconv2d, tf_resize_nearest
 from ..registry import Family, register_family
 from .base import InpaintModel
+from .opencv_engines import opencv_fill
 
 MASK_RESIZES = ("direct", "two_step")
+PREFILLS = ("zeros", "telea")
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,16 @@ class DeepFillConfig:
     attention_softmax_scale: float = 10.0
     #: Memory bound of the attention: score values computed at a time (per image, per chunk of positions).
     attention_max_scores: int = 1 << 22
+    #: What the generator sees under the hole: ``"zeros"`` (DeepFillv2) or ``"telea"`` (OpenCV's fill, computed in
+    #: ``forward``; our compact presets). Not in the paper: see docs/deepfill.md.
+    prefill: str = "zeros"
+    #: Each stage outputs its input plus its last layer's output (that layer zero-initialised, so a fresh network
+    #: returns the pre-fill) instead of ``tanh`` of it: the network learns a correction of the pre-fill.
+    residual: bool = False
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
+            ("prefill", self.prefill, PREFILLS),
             ("padding", self.padding, PADDINGS),
             ("attention_downsample", self.attention_downsample, DOWNSAMPLES),
             ("attention_mask_resize", self.attention_mask_resize, MASK_RESIZES),
@@ -117,7 +126,8 @@ class CoarseNet(nn.Module):
         self.order = [name for name, _ in layers]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(_run(self, self.order, x))
+        """The last layer's output, before the generator's ``tanh`` (or residual sum)."""
+        return _run(self, self.order, x)
 
 
 class RefineNet(nn.Module):
@@ -160,23 +170,34 @@ class RefineNet(nn.Module):
         feature = _run(self, self.attention, x)
         attended = self.contextual_attention(feature, feature, self.attention_mask(mask, feature))
         attended = _run(self, self.after, attended)
-        return torch.tanh(_run(self, self.merge, torch.cat([hallucinated, attended], dim=1)))
+        return _run(self, self.merge, torch.cat([hallucinated, attended], dim=1))
 
 
 class DeepFillGenerator(nn.Module):
     """Both stages. ``forward(x, mask)``: ``x`` ``[B, 3, H, W]`` in [-1, 1] whose hole pixels are the network's
     input (zeros for plain DeepFillv2; the progressive family pre-fills them), ``mask`` ``[B, 1, H, W]`` 1 = hole.
-    Returns ``(coarse, refined)`` in [-1, 1]."""
+    Returns ``(coarse, refined)``, in [-1, 1] unless ``config.residual`` (then unclamped)."""
 
     def __init__(self, config: DeepFillConfig) -> None:
         super().__init__()
+        self.config = config
         self.coarse = CoarseNet(config)
         self.refine = RefineNet(config)
+        if config.residual:
+            for last in (getattr(self.coarse, self.coarse.order[-1]), getattr(self.refine, self.refine.merge[-1])):
+                nn.init.zeros_(last.conv.weight)
+                nn.init.zeros_(last.conv.bias)
+
+    def _output(self, raw: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        return base + raw if self.config.residual else torch.tanh(raw)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.config.prefill == "telea":
+            x = torch.lerp(x, opencv_fill((x + 1) / 2, mask) * 2 - 1, mask)
         ones = torch.ones_like(mask)
-        coarse = self.coarse(torch.cat([x, ones, ones * mask], dim=1))
-        refined = self.refine(coarse * mask + x * (1 - mask), mask)
+        coarse = self._output(self.coarse(torch.cat([x, ones, ones * mask], dim=1)), x)
+        composite = coarse * mask + x * (1 - mask)
+        refined = self._output(self.refine(composite, mask), composite)
         return coarse, refined
 
 
@@ -195,7 +216,7 @@ class DeepFill(InpaintModel):
     def predict_outputs(self, image, hole, generator=None):
         x = image * 2 - 1
         coarse, refined = self.generator(x * (1 - hole), hole)
-        return {"image": (refined + 1) / 2, "coarse": (coarse + 1) / 2}
+        return {"image": ((refined + 1) / 2).clamp(0, 1), "coarse": ((coarse + 1) / 2).clamp(0, 1)}
 
 
 PRESETS = {
@@ -203,6 +224,8 @@ PRESETS = {
     "places2": DeepFillConfig(),
     "celebahq": DeepFillConfig(),
     "tiny": DeepFillConfig(cnum=8),
+    # Our bundled faces model: a third of the width, learning a correction of OpenCV's Telea fill (docs/deepfill.md).
+    "compact": DeepFillConfig(cnum=16, prefill="telea", residual=True),
 }
 
 

@@ -42,14 +42,17 @@ class OpenCVInpaint(InpaintModel):
         super().__init__(config, preset)
 
     def predict_outputs(self, image, hole, generator=None):
-        rgb = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        holes = (hole.detach()[:, 0] > 0.5).to(torch.uint8).cpu().numpy()
-        filled = [
-            cv2.inpaint(np.ascontiguousarray(rgb[i]), holes[i], self.config.radius, _METHODS[self.config.method])
-            for i in range(rgb.shape[0])
-        ]
-        out = torch.from_numpy(np.stack(filled)).permute(0, 3, 1, 2).float() / 255
-        return {"image": out.to(device=image.device, dtype=image.dtype)}
+        return {"image": opencv_fill(image, hole, self.config.method, self.config.radius)}
+
+
+def opencv_fill(image: torch.Tensor, hole: torch.Tensor, method: str = "telea", radius: int = 5) -> torch.Tensor:
+    """``cv2.inpaint`` of ``image`` ([0, 1], ``[B, 3, H, W]``) where ``hole`` > 0.5, on 8-bit RGB on the CPU; the
+    result has the input's device and dtype and carries no gradient (networks use it as a pre-fill)."""
+    rgb = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    holes = (hole.detach()[:, 0] > 0.5).to(torch.uint8).cpu().numpy()
+    filled = [cv2.inpaint(np.ascontiguousarray(rgb[i]), holes[i], radius, _METHODS[method]) for i in range(len(rgb))]
+    out = torch.from_numpy(np.stack(filled)).permute(0, 3, 1, 2).float() / 255
+    return out.to(device=image.device, dtype=image.dtype)
 
 
 register_family(

@@ -75,19 +75,6 @@ def inpaint_widgets(strategy: str, margin: int = 64, feather: float = 8.0, color
             "seed": 0, "mask_threshold": 0.1, "working_size": working_size}
 
 
-def model_workflow(image: str, model: str, strategy: str, prefix: str, **options) -> dict[str, Node]:
-    """Load an image whose transparent pixels are the hole, inpaint them, save the result and the extra output."""
-    return {
-        "load_image": Node("LoadImage", {"image": image}),
-        "load_model": Node("InpaintGAN_LoadModel", {"model_name": model, "hub_repo_id": ""}),
-        "inpaint": Node("InpaintGAN_Inpaint", inpaint_widgets(strategy, **options),
-                        {"model": ("load_model", 0), "image": ("load_image", 0), "mask": ("load_image", 1)}),
-        "save": Node("SaveImage", {"filename_prefix": f"inpaint_gan/{prefix}"}, {"images": ("inpaint", 0)}),
-        "save_extra": Node("SaveImage", {"filename_prefix": f"inpaint_gan/{prefix}_extra"},
-                           {"images": ("inpaint", 1)}),
-    }
-
-
 def face_workflow(model: str, prefix: str) -> dict[str, Node]:
     """Crop each face that holds a hole as an aligned face, inpaint the crops with a face network, paste them back."""
     return {
@@ -139,9 +126,10 @@ WORKFLOWS: dict[str, dict[str, Node]] = {
                         {"model": ("load_model", 0), "image": ("load_image", 0), "mask": ("adjust", 0)}),
         "save": Node("SaveImage", {"filename_prefix": "inpaint_gan/highres_crop"}, {"images": ("inpaint", 0)}),
     },
-    # The networks' workflows name the catalog weights each family registers when its weights are published.
-    "ctsdg": model_workflow(SCENE, "ctsdg-places2", "crop", "ctsdg"),
-    "deepfill": model_workflow(SCENE, "deepfill-places2", "crop", "deepfill"),
+    # The bundled networks (trained on faces, so they get the face crops); they work offline on a fresh install.
+    "ctsdg": face_workflow("ctsdg-compact-utkface", "ctsdg"),
+    "deepfill": face_workflow("deepfill-compact-utkface", "deepfill"),
+    # These name catalog weights that MDRN and ISFRNet will register when their weights are published.
     "mdrn": face_workflow("mdrn-celebahq", "mdrn"),
     "isfrnet": face_workflow("isfrnet-ffhq", "isfrnet"),
 }

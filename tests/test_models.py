@@ -75,3 +75,20 @@ def test_list_models():
     assert "opencv.telea" in names and "opencv.ns" in names
     assert set(ic.list_models("presets")) <= set(names)
     assert {"opencv.telea", "opencv.ns"} <= set(ic.ready_models())
+
+
+@pytest.mark.parametrize("name", ["deepfill.compact", "ctsdg.compact"])
+def test_fresh_residual_network_returns_the_telea_fill_and_learns(name):
+    """The compact presets learn a correction of OpenCV's Telea fill: untrained, they return that fill exactly."""
+    from inpaint_core.models.opencv_engines import opencv_fill
+
+    torch.manual_seed(0)
+    model = ic.build_model(name)
+    image = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(1))  # 2: CTSDG's BatchNorm trains
+    hole = torch.zeros(2, 1, 128, 128)
+    hole[..., 40:90, 30:100] = 1
+    prediction = model.predict(image, hole)
+    telea = opencv_fill(image * (1 - hole), hole)
+    assert torch.allclose(prediction * hole, telea * hole, atol=1e-5)
+    prediction.mean().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())

@@ -193,8 +193,10 @@ def test_loader_lists_and_loads_engines_and_files(comfy):
     comfy.ic.save_model(comfy.ic.build_model("opencv.ns", radius=2), folder / "my_ns.safetensors")
     (folder / "notes.txt").write_text("not weights")
     loader = comfy.nodes["InpaintGAN_LoadModel"]
-    options = next(p for p in loader.define_schema().inputs if p.id == "model_name").options["options"]
+    model_name = next(p for p in loader.define_schema().inputs if p.id == "model_name")
+    options = model_name.options["options"]
     assert {"opencv.telea", "opencv.ns", "my_ns.safetensors"} <= set(options) and "notes.txt" not in options
+    assert options[0] == model_name.options["default"] == comfy.ic.DEFAULT_MODEL  # the bundled network, ready offline
     model = loader.execute("my_ns.safetensors").args[0]
     assert (model.name, model.config.radius) == ("opencv.ns", 2)
     assert loader.execute("opencv.telea", hub_repo_id="  ").args[0].name == "opencv.telea"

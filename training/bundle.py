@@ -33,11 +33,15 @@ def run_summary(run: Path) -> dict:
     return {"config": config, "steps": last["step"], "hours": images / last["images_per_s"] / 3600}
 
 
-def bundle(run: Path, name: str, command: str, hardware: str, tables: dict[str, str]) -> Path:
-    """Write ``<name>.safetensors`` (fp16, the run's exported weights) and ``<name>.md``; returns the weights path."""
+def bundle(
+    run: Path, name: str, command: str, hardware: str, tables: dict[str, str], folder: Path = BUNDLED_DIR
+) -> Path:
+    """Write ``<name>.safetensors`` (fp16, the run's exported weights) and ``<name>.md`` into ``folder`` (the
+    package's ``weights``); returns the weights path."""
     validate_weights_name(name)
     model = load_model_file(run / "final" / "model.safetensors")
-    target = BUNDLED_DIR / f"{name}.safetensors"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.safetensors"
     save_model(model, target, dtype=torch.float16)
     target.with_suffix(".md").write_text(model_card(model, name, run_summary(run), command, hardware, tables, target))
     return target

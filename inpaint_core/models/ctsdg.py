@@ -52,8 +52,8 @@ class CTSDGConfig:
     canny_sigma: float = 2.0
     #: Standard deviation of the N(0, std) initialisation of conv weights (BatchNorm weights: N(1, std)).
     init_std: float = 0.02
-    #: Output OpenCV's Telea fill of the hole plus the output layer's result (that layer zero-initialised, no
-    #: ``tanh``) instead of ``tanh`` of it: the network learns a correction of the fill. Our compact preset; not in
+    #: Output OpenCV's Telea fill of the hole plus, inside the hole, the output layer's result (that layer
+    #: zero-initialised, no ``tanh``) instead of ``tanh`` of it: the network learns a correction of the fill. Our compact preset; not in
     #: the paper (docs/ctsdg.md).
     residual: bool = False
 
@@ -224,7 +224,7 @@ class CTSDG(InpaintModel):
         if not self.config.residual:
             return self.out_layer(features), projected_image, projected_edge
         filled = torch.lerp(opencv_fill((image + 1) / 2, 1 - mask) * 2 - 1, image, mask)
-        return filled + self.out_layer[0](features), projected_image, projected_edge
+        return filled + self.out_layer[0](features) * (1 - mask), projected_image, projected_edge
 
     def native_inputs(self, image: torch.Tensor, hole: torch.Tensor) -> dict[str, torch.Tensor]:
         """The official network inputs for ``image`` in [0, 1] and ``hole`` (1 = fill): normalised image, mask

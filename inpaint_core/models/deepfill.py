@@ -55,8 +55,8 @@ class DeepFillConfig:
     #: What the generator sees under the hole: ``"zeros"`` (DeepFillv2) or ``"telea"`` (OpenCV's fill, computed in
     #: ``forward``; our compact presets). Not in the paper: see docs/deepfill.md.
     prefill: str = "zeros"
-    #: Each stage outputs its input plus its last layer's output (that layer zero-initialised, so a fresh network
-    #: returns the pre-fill) instead of ``tanh`` of it: the network learns a correction of the pre-fill.
+    #: Each stage outputs its input plus its last layer's output inside the hole (that layer zero-initialised, so a
+    #: fresh network returns the pre-fill) instead of ``tanh`` of it: the network learns a correction of the pre-fill.
     residual: bool = False
 
     def __post_init__(self) -> None:
@@ -188,16 +188,17 @@ class DeepFillGenerator(nn.Module):
                 nn.init.zeros_(last.conv.weight)
                 nn.init.zeros_(last.conv.bias)
 
-    def _output(self, raw: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        return base + raw if self.config.residual else torch.tanh(raw)
+    def _output(self, raw: torch.Tensor, base: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # the correction is confined to the hole: outside it the L1 loss of a near-zero residual would be pure noise
+        return base + raw * mask if self.config.residual else torch.tanh(raw)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.config.prefill == "telea":
             x = torch.lerp(x, opencv_fill((x + 1) / 2, mask) * 2 - 1, mask)
         ones = torch.ones_like(mask)
-        coarse = self._output(self.coarse(torch.cat([x, ones, ones * mask], dim=1)), x)
+        coarse = self._output(self.coarse(torch.cat([x, ones, ones * mask], dim=1)), x, mask)
         composite = coarse * mask + x * (1 - mask)
-        refined = self._output(self.refine(composite, mask), composite)
+        refined = self._output(self.refine(composite, mask), composite, mask)
         return coarse, refined
 
 

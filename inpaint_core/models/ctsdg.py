@@ -53,8 +53,8 @@ class CTSDGConfig:
     #: Standard deviation of the N(0, std) initialisation of conv weights (BatchNorm weights: N(1, std)).
     init_std: float = 0.02
     #: Output OpenCV's Telea fill of the hole plus, inside the hole, the output layer's result (that layer
-    #: zero-initialised, no ``tanh``) instead of ``tanh`` of it: the network learns a correction of the fill. Our compact preset; not in
-    #: the paper (docs/ctsdg.md).
+    #: zero-initialised, no ``tanh``) instead of ``tanh`` of it: the network learns a correction of the fill.
+    #: Our compact preset; not in the paper (docs/ctsdg.md).
     residual: bool = False
 
     def __post_init__(self) -> None:

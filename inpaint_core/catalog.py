@@ -15,6 +15,12 @@ from pathlib import Path
 from .errors import UnknownModelError
 
 BUNDLED_DIR = Path(__file__).parent / "weights"
+#: Licence of the weights we trained on UTKFace (bundled): the data is for non-commercial research only.
+UTKFACE_LICENSE = (
+    "research use only: trained on UTKFace, which is for non-commercial research and whose images remain the "
+    "copyright of their owners"
+)
+UTKFACE_TRAIN = "UTKFace aligned and cropped faces, train split (15,000 images of 200x200)"
 #: The model the nodes and the app preselect: a bundled network, so it works offline on a fresh install.
 DEFAULT_MODEL = "deepfill-compact-utkface"
 

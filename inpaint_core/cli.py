@@ -17,6 +17,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .api import convert_checkpoint, list_models, load_model, ready_models
+from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
 from .image_ops import to_pil
 from .pipeline import STRATEGIES, inpaint
@@ -41,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("image", type=Path, help="an image file, or a folder of images")
     run.add_argument("mask", type=Path, help="a mask file (white = fill), or a folder of masks with the images' names")
     run.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder for a folder input")
-    run.add_argument("--model", default="opencv.telea", help="catalog name, preset, file or Hub repo id")
+    run.add_argument("--model", default=DEFAULT_MODEL,
+                     help=f"catalog name, preset, file or Hub repo id (default: {DEFAULT_MODEL}, bundled)")
     run.add_argument("--strategy", choices=STRATEGIES, default="crop")
     run.add_argument("--margin", type=int, default=64, help="context pixels around each hole (crop)")
     run.add_argument("--feather", type=float, default=0, help="blend width in pixels outside the hole")

@@ -14,15 +14,10 @@ from pathlib import Path
 
 import torch
 
-from inpaint_core.catalog import BUNDLED_DIR, validate_weights_name
+from inpaint_core.catalog import BUNDLED_DIR, UTKFACE_LICENSE, validate_weights_name
 from inpaint_core.hub import file_sha256
 from inpaint_core.models.base import InpaintModel
 from inpaint_core.weights import load_model_file, save_model
-
-LICENSE = (
-    "research use only: trained on UTKFace, which is for non-commercial research and whose images remain the "
-    "copyright of their owners"
-)
 
 
 def run_summary(run: Path) -> dict:
@@ -65,13 +60,13 @@ def model_card(
         f"{config['schedule']['warmup_steps']} warm-up steps then {config['schedule']['lr_schedule']} decay, EMA "
         f"{config['ema']['decay']}; objective options `{json.dumps(config['objective'])}`",
         f"- **Time and hardware**: {summary['hours']:.2f} h on {hardware}",
-        f"- **Licence of the weights**: {LICENSE}",
+        f"- **Licence of the weights**: {UTKFACE_LICENSE}",
         "",
         "## Reproduce",
         "",
         "```bash",
         command,
-        f"python -m training.bundle {config['output_dir']} --name {name} --hardware '...' --eval ...",
+        f"python -m training.bundle runs/{Path(config['output_dir']).name} --name {name} --hardware '...' --eval ...",
         "```",
         "",
         "## Evaluation",

@@ -42,6 +42,11 @@ def _hub_file(name: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / name
 
 
+def _shown(path: Path) -> str:
+    """``path`` with the home folder as ``~`` (reports are pasted into model cards)."""
+    return str(path).replace(str(Path.home()), "~", 1)
+
+
 def optional_metrics() -> tuple[dict[str, object], list[str]]:
     """``({"lpips": scorer, "fid": feature extractor}, [why each missing one is off])`` for those available locally."""
     found: dict[str, object] = {}
@@ -51,24 +56,24 @@ def optional_metrics() -> tuple[dict[str, object], list[str]]:
     except ImportError:
         notes.append(
             "LPIPS off: the `lpips` package is not installed (pip install lpips, and put AlexNet's "
-            f"{LPIPS_BACKBONE} in {_hub_file('')})"
+            f"{LPIPS_BACKBONE} in {_shown(_hub_file(''))})"
         )
     else:
         if _hub_file(LPIPS_BACKBONE).is_file():
             found["lpips"] = lpips.LPIPS(net="alex", version="0.1", verbose=False).eval()
         else:
-            notes.append(f"LPIPS off: AlexNet weights {_hub_file(LPIPS_BACKBONE)} are not on this machine")
+            notes.append(f"LPIPS off: AlexNet weights {_shown(_hub_file(LPIPS_BACKBONE))} are not on this machine")
     try:
         from pytorch_fid.inception import InceptionV3
     except ImportError:
         notes.append(
-            f"FID off: the `pytorch-fid` package is not installed (and needs {FID_WEIGHTS} in {_hub_file('')})"
+            f"FID off: the `pytorch-fid` package is not installed (and needs {FID_WEIGHTS} in {_shown(_hub_file(''))})"
         )
     else:
         if _hub_file(FID_WEIGHTS).is_file():
             found["fid"] = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
         else:
-            notes.append(f"FID off: Inception weights {_hub_file(FID_WEIGHTS)} are not on this machine")
+            notes.append(f"FID off: Inception weights {_shown(_hub_file(FID_WEIGHTS))} are not on this machine")
     return found, notes
 
 

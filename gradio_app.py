@@ -219,6 +219,11 @@ def run_pipeline(model: ic.InpaintModel, image, hole, strategy: str, *, margin: 
     return result, time.perf_counter() - start
 
 
+def model_label(choice: str, model: ic.InpaintModel) -> str:
+    """What the user picked, and the network it is when the name does not say (``deepfill-... (deepfill.compact)``)."""
+    return choice if choice == model.name else f"{choice} ({model.name})"
+
+
 def _progress_callback(progress: gr.Progress, what: str) -> Callable[[int, int], None]:
     return lambda done, total: progress((done, total), desc=what, unit="regions")
 
@@ -236,7 +241,8 @@ def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather, color
                                    progress=_progress_callback(progress, model.name))
     height, width = image.shape[:2]
     share = 100 * float(result.hole.float().mean())
-    status = f"**{model.name}** · {strategy} · {width}x{height} · {share:.1f} % hole · {seconds:.2f} s"
+    label = model_label(model_name, model)
+    status = f"**{label}** · {strategy} · {width}x{height} · {share:.1f} % hole · {seconds:.2f} s"
     return to_pil(result.image), overlay(as_image_batch(image), result.hole), status
 
 
@@ -294,7 +300,8 @@ def faces_ui(editor, mask_upload, model_name, aligned, feather, color_match, see
         raise user_error(f"{model.name}: {error}") from error
     seconds = time.perf_counter() - start
     left_out = float(((hole > 0.1) & ~result.hole.bool()).float().sum() / (hole > 0.1).float().sum())
-    status = (f"**{model.name}** · {'aligned face' if aligned else f'{len(boxes)} face(s) found'} · {seconds:.2f} s"
+    label = model_label(model_name, model)
+    status = (f"**{label}** · {'aligned face' if aligned else f'{len(boxes)} face(s) found'} · {seconds:.2f} s"
               + (f" · {100 * left_out:.0f} % of the hole lies outside every face and was left as it is (use the "
                  "Inpaint tab for it)" if left_out > 0 else ""))
     if not model.aligned_faces:

@@ -9,15 +9,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from inpaint_core.catalog import BUNDLED_DIR, UTKFACE_LICENSE, validate_weights_name
 from inpaint_core.hub import file_sha256
 from inpaint_core.models.base import InpaintModel
-from inpaint_core.weights import load_model_file, save_model
+from inpaint_core.weights import load_model_file, load_state_dict_strict, save_model
+from training.config import parse_literal
 
 
 def run_summary(run: Path) -> dict:
@@ -29,21 +32,40 @@ def run_summary(run: Path) -> dict:
 
 
 def bundle(
-    run: Path, name: str, command: str, hardware: str, tables: dict[str, str], folder: Path = BUNDLED_DIR
+    run: Path,
+    name: str,
+    command: str,
+    hardware: str,
+    tables: dict[str, str],
+    folder: Path = BUNDLED_DIR,
+    overrides: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``<name>.safetensors`` (fp16, the run's exported weights) and ``<name>.md`` into ``folder`` (the
-    package's ``weights``); returns the weights path."""
+    """Write ``<name>.safetensors`` (fp16, the run's exported weights, with the config ``overrides`` that change
+    inference only, e.g. ``residual_ramp``) and ``<name>.md`` into ``folder`` (the package's ``weights``); returns
+    the weights path."""
     validate_weights_name(name)
     model = load_model_file(run / "final" / "model.safetensors")
+    if overrides:
+        trained = model
+        model = type(trained)(dataclasses.replace(trained.config, **overrides), trained.preset)
+        load_state_dict_strict(model, trained.state_dict(), source=f"{run} with {overrides}")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.safetensors"
     save_model(model, target, dtype=torch.float16)
-    target.with_suffix(".md").write_text(model_card(model, name, run_summary(run), command, hardware, tables, target))
+    card = model_card(model, name, run_summary(run), command, hardware, tables, target, overrides or {})
+    target.with_suffix(".md").write_text(card)
     return target
 
 
 def model_card(
-    model: InpaintModel, name: str, summary: dict, command: str, hardware: str, tables: dict[str, str], path: Path
+    model: InpaintModel,
+    name: str,
+    summary: dict,
+    command: str,
+    hardware: str,
+    tables: dict[str, str],
+    path: Path,
+    overrides: dict[str, Any],
 ) -> str:
     config = summary["config"]
     params = sum(p.numel() for p in model.parameters())
@@ -60,13 +82,17 @@ def model_card(
         f"{config['schedule']['warmup_steps']} warm-up steps then {config['schedule']['lr_schedule']} decay, EMA "
         f"{config['ema']['decay']}; objective options `{json.dumps(config['objective'])}`",
         f"- **Time and hardware**: {summary['hours']:.2f} h on {hardware}",
+        *([f"- **Set when bundling** (inference only; chosen on a validation slice of the training split with "
+           f"generated masks, never the evaluation data): `{json.dumps(overrides)}`"] if overrides else []),
         f"- **Licence of the weights**: {UTKFACE_LICENSE}",
         "",
         "## Reproduce",
         "",
         "```bash",
         command,
-        f"python -m training.bundle runs/{Path(config['output_dir']).name} --name {name} --hardware '...' --eval ...",
+        f"python -m training.bundle runs/{Path(config['output_dir']).name} --name {name} "
+        + "".join(f"--set {key}={value} " for key, value in overrides.items())
+        + "--hardware '...' --command '...' --eval ...",
         "```",
         "",
         "## Evaluation",
@@ -87,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", required=True, help="catalog name of the bundled weights")
     parser.add_argument("--command", required=True, help="the exact command that trained the run")
     parser.add_argument("--hardware", required=True, help="what it ran on, for the model card")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="change an inference-only config field of the trained model (JSON value)")
     parser.add_argument("--eval", nargs="*", default=[], metavar="TITLE=RESULTS_MD",
                         help="evaluation tables (training.evaluate's results.md) to put in the card")
     args = parser.parse_args(argv)
@@ -94,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     for item in args.eval:
         title, _, table_path = item.rpartition("=")
         tables[title or table_path] = Path(table_path).read_text()
-    path = bundle(args.run, args.name, args.command, args.hardware, tables)
+    overrides = {key: parse_literal(value) for key, _, value in (item.partition("=") for item in args.set)}
+    path = bundle(args.run, args.name, args.command, args.hardware, tables, overrides=overrides)
     print(f"{path} ({path.stat().st_size / 1e6:.2f} MB) sha256 {file_sha256(path)}")
 
 

@@ -29,7 +29,7 @@ from ..layers.cfa import ContextualFeatureAggregation
 from ..layers.partial_conv import PartialConv2d, concat_masked
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import opencv_fill
+from .opencv_engines import boundary_ramp, opencv_fill
 
 PREPROCESSING = ("clean", "legacy")
 #: Kernel size of each encoder level (stride 2, padding k // 2), as the official generator.
@@ -56,6 +56,8 @@ class CTSDGConfig:
     #: zero-initialised, no ``tanh``) instead of ``tanh`` of it: the network learns a correction of the fill.
     #: Our compact preset; not in the paper (docs/ctsdg.md).
     residual: bool = False
+    #: With ``residual``: the correction fades in over this many pixels from the hole's edge (0 = no fade).
+    residual_ramp: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.widths) != len(_ENCODER_KERNELS) or min(self.widths) < 1:
@@ -224,7 +226,8 @@ class CTSDG(InpaintModel):
         if not self.config.residual:
             return self.out_layer(features), projected_image, projected_edge
         filled = torch.lerp(opencv_fill((image + 1) / 2, 1 - mask) * 2 - 1, image, mask)
-        return filled + self.out_layer[0](features) * (1 - mask), projected_image, projected_edge
+        weight = boundary_ramp(1 - mask, self.config.residual_ramp)
+        return filled + self.out_layer[0](features) * weight, projected_image, projected_edge
 
     def native_inputs(self, image: torch.Tensor, hole: torch.Tensor) -> dict[str, torch.Tensor]:
         """The official network inputs for ``image`` in [0, 1] and ``hole`` (1 = fill): normalised image, mask

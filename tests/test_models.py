@@ -92,3 +92,14 @@ def test_fresh_residual_network_returns_the_telea_fill_and_learns(name):
     assert torch.allclose(prediction * hole, telea * hole, atol=1e-5)
     prediction.mean().backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_boundary_ramp_fades_in_from_the_hole_edge():
+    from inpaint_core.models.opencv_engines import boundary_ramp
+
+    hole = torch.zeros(1, 1, 40, 40)
+    hole[..., 5:35, 5:35] = 1
+    ramp = boundary_ramp(hole, 8.0)
+    assert torch.equal(ramp[hole == 0], torch.zeros_like(ramp[hole == 0]))
+    assert ramp[0, 0, 20, 20] == 1 and 0 < ramp[0, 0, 5, 20] < 0.2 and ramp[0, 0, 8, 20] < ramp[0, 0, 10, 20] < 1
+    assert torch.equal(boundary_ramp(hole, 0), hole)

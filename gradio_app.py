@@ -39,8 +39,6 @@ from inpaint_core.hub import models_dirs, parse_repo_id
 from inpaint_core.image_ops import as_image_batch, prepare_inputs, to_pil
 from inpaint_core.registry import families
 
-#: The model preselected in the app: the bundled network, which needs no download (``inpaint_core.DEFAULT_MODEL``).
-DEFAULT_MODEL = ic.DEFAULT_MODEL
 DEVICE = os.environ.get("INPAINT_APP_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
 CONCURRENCY = int(os.environ.get("INPAINT_APP_CONCURRENCY", "2"))
 CACHE_SIZE = int(os.environ.get("INPAINT_APP_CACHE_SIZE", "2"))
@@ -450,7 +448,7 @@ def build_demo() -> gr.Blocks:
                     seed = gr.Number(0, precision=0, label="Seed", minimum=0)
             with gr.Column(scale=3), gr.Tabs():
                 with gr.Tab("Inpaint", id="inpaint"):
-                    model = gr.Dropdown(choices, value=DEFAULT_MODEL, allow_custom_value=True, label="Model",
+                    model = gr.Dropdown(choices, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="Model",
                                         info="a name, a Hub repo id (owner/repo) or a .safetensors path",
                                         elem_id="model")
                     run = gr.Button("Inpaint", variant="primary", elem_id="run")
@@ -470,7 +468,7 @@ def build_demo() -> gr.Blocks:
                     gr.Markdown(FACES_HELP)
                     face_choices = sorted(choices, key=lambda choice: not is_face_model(choice[1]))
                     # a face network that is ready offline, never one that needs a large download first
-                    face_default = next((v for v in ic.ready_models() if is_face_model(v)), DEFAULT_MODEL)
+                    face_default = next((v for v in ic.ready_models() if is_face_model(v)), ic.DEFAULT_MODEL)
                     face_model = gr.Dropdown(face_choices, value=face_default, allow_custom_value=True,
                                              label="Model", elem_id="face-model",
                                              info="a face network (MDRN, ISFRNet): a name, Hub repo id or path")
@@ -496,7 +494,7 @@ def build_demo() -> gr.Blocks:
         with gr.Group(visible=False):  # the plain API: image, mask, model, strategy -> image
             api_inputs = [gr.Image(type="pil", image_mode="RGB", label="image"),
                           gr.Image(type="pil", image_mode=None, label="mask"),
-                          gr.Dropdown(names, value=DEFAULT_MODEL, allow_custom_value=True, label="model"),
+                          gr.Dropdown(names, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="model"),
                           gr.Radio(list(ic.STRATEGIES), value="crop", label="strategy")]
             api_output = gr.Image(type="pil", format="png", label="result")
             gr.Button(visible=False).click(inpaint_api, api_inputs, api_output, api_name="inpaint", **run_options)

@@ -1,6 +1,7 @@
 """Size and speed of the bundled models at 256x256 on the CPU, beside OpenCV's Telea in the same run.
 
-Times ``ic.inpaint(model, image, hole, "original")`` on one 256x256 image with a 30 % irregular hole (median of
+Times ``ic.inpaint(model, image, hole, "original")`` on one 256x256 image with a seeded ``thick`` stroke hole, whose
+share the table prints (median of
 ``--repeats`` after one warm-up), with ``--threads`` torch threads (the issue's budget: about a second on 2 cores).
 
     python benchmarks/bench_bundled.py --threads 2

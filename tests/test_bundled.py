@@ -78,12 +78,6 @@ def test_bundle_writes_fp16_weights_and_a_card(tmp_path):
     assert hub.file_sha256(path) in card
 
 
-def test_app_defaults_to_the_bundled_model():
-    import gradio_app
-
-    assert gradio_app.DEFAULT_MODEL == ic.DEFAULT_MODEL
-
-
 def test_bundled_models_stay_compact():
     """A guard against a preset change that makes the bundled models much heavier (speed: benchmarks/)."""
     for name in BUNDLED:

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from inpaint_core.catalog import BUNDLED_DIR, UTKFACE_LICENSE, validate_weights_name
+from inpaint_core.catalog import BUNDLED_DIR, UTKFACE_LICENSE, UTKFACE_TRAIN, validate_weights_name
 from inpaint_core.hub import file_sha256
 from inpaint_core.models.base import InpaintModel
 from inpaint_core.weights import load_model_file, load_state_dict_strict, save_model
@@ -74,8 +74,8 @@ def model_card(
         "",
         f"- **Network**: family `{model.family}`, preset `{model.preset}`, {params / 1e6:.2f} M parameters, "
         f"stored in fp16 ({path.stat().st_size / 1e6:.1f} MB); sha256 `{file_sha256(path)}`",
-        f"- **Data**: `{config['data']['file_list'] or config['data']['root']}` (the UTKFace train split, 15,000 "
-        f"aligned and cropped 200x200 faces), resized to {config['data']['size']}x{config['data']['size']}, random "
+        f"- **Data**: {UTKFACE_TRAIN} (`{config['data']['file_list'] or config['data']['root']}`), resized to "
+        f"{config['data']['size']}x{config['data']['size']}, random "
         f"flips; holes generated from `{config['mask']['mix']}` (the NVIDIA test masks are never trained on)",
         f"- **Training**: {summary['steps']} steps of batch {config['batch_size']} "
         f"({summary['steps'] * config['batch_size']:,} images), Adam lr {config['optim']['lr_g']:g} with "

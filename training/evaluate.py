@@ -58,16 +58,17 @@ def mask_ratios(files: list[Path], size: int = SIZE, cache_dir: Path | None = No
     """Hole ratio of every mask at ``size``, cached by (folder, size, file list) because a full NVIDIA set takes
     about half a minute to measure."""
     cache_dir = cache_dir or Path(os.environ.get("INPAINT_CACHE", Path.home() / ".cache" / "inpaint_core"))
-    identity = ["nearest", size, [str(f.resolve()) for f in files]]  # how they were resized is part of the key
+    resolved = [str(f.resolve()) for f in files]
+    identity = ["nearest", size, resolved]  # how they were resized is part of the key
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     cache = cache_dir / f"mask_ratios_{key}.json"
     if cache.is_file():  # keyed by resolved path: the same masks named relatively or absolutely share one cache
         ratios = json.loads(cache.read_text())
     else:
-        ratios = {str(f.resolve()): float(load_mask(f, size).mean()) for f in files}
+        ratios = {key: float(load_mask(f, size).mean()) for key, f in zip(resolved, files)}
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(ratios))
-    return {str(f): ratios[str(f.resolve())] for f in files}
+    return {str(f): ratios[key] for key, f in zip(resolved, files)}
 
 
 def select_pairs(

@@ -69,9 +69,9 @@ register_family(
 def boundary_ramp(hole: torch.Tensor, width: float) -> torch.Tensor:
     """``[B, 1, H, W]`` weight in [0, 1]: a hole pixel's Euclidean distance to the nearest known pixel divided by
     ``width``, clipped at 1 (0 outside the hole; 1 everywhere in it when ``width`` is 0). No gradient."""
-    holes = (hole.detach()[:, 0] > 0.5).to(torch.uint8).cpu().numpy()
     if width <= 0:
-        return torch.from_numpy(holes[:, None].astype(np.float32)).to(device=hole.device, dtype=hole.dtype)
+        return (hole.detach() > 0.5).to(hole.dtype)
+    holes = (hole.detach()[:, 0] > 0.5).to(torch.uint8).cpu().numpy()
     ramps = [np.minimum(cv2.distanceTransform(h, cv2.DIST_L2, 5) / width, 1.0) for h in holes]
     return torch.from_numpy(np.stack(ramps)[:, None].astype(np.float32)).to(device=hole.device, dtype=hole.dtype)
 

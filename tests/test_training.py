@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 import inpaint_core as ic
 from inpaint_core import registry
 from training.config import PRESETS, parse_args
-from training.data import InpaintingDataset, MaskSampler, StepBatchSampler
+from training.data import InpaintingDataset, MaskSampler, StepBatchSampler, load_image, seeded
 
 from . import tiny_family
 
@@ -142,6 +142,35 @@ def test_data_is_a_function_of_seed_epoch_index(data: Path):
     ranks = [iter(StepBatchSampler(12, 2, seed=3, start_step=5, rank=r, num_processes=2)) for r in (0, 1)]
     for _ in range(4):
         assert next(single) == next(ranks[0]) + next(ranks[1])
+
+
+def test_zoom_shows_the_images_at_random_larger_scales(tmp_path: Path):
+    ramp = np.tile(np.linspace(0, 255, 48), (40, 1)).astype(np.uint8)  # brightness grows left to right
+    Image.fromarray(np.stack([ramp] * 3, -1)).save(tmp_path / "ramp.png")
+    path = tmp_path / "ramp.png"
+
+    def spans(zoom: tuple[float, float]) -> list[float]:
+        crops = [load_image(path, 32, seeded(0, i), zoom=zoom) for i in range(8)]
+        return [float(c[0, 0].max() - c[0, 0].min()) for c in crops]
+
+    plain, doubled, mixed = spans((1, 1)), spans((2, 2)), spans((1, 2))
+    assert min(plain) > 0.8 and max(doubled) < 0.5  # a 2x zoom shows half as much of the ramp
+    assert len(set(mixed)) > 1 and all(0.3 < s < 0.9 for s in mixed)
+    assert torch.equal(load_image(path, 32, None, zoom=(2, 2)), load_image(path, 32, None))  # centre crops: no zoom
+    for low, high in ((0.5, 1), (2, 1.5)):
+        with pytest.raises(SystemExit):
+            parse_args(
+                [
+                    "--preset",
+                    "deepfill-tiny",
+                    "--data.root",
+                    "x",
+                    "--data.scale_min",
+                    str(low),
+                    "--data.scale_max",
+                    str(high),
+                ]
+            )
 
 
 def test_progressive_stages_freeze_the_other_parameters(data: Path, tmp_path: Path, monkeypatch):

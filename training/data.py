@@ -50,13 +50,23 @@ def list_images(root: str | Path, file_list: str | Path = "") -> list[Path]:
     return files
 
 
-def load_image(path: Path, size: int, generator: torch.Generator | None, flip: bool = False) -> torch.Tensor:
-    """``[3, size, size]`` in [0, 1]: shorter side resized to ``size``, then a random (or, without a generator,
-    centre) crop, optionally flipped left-right at random."""
+def load_image(
+    path: Path,
+    size: int,
+    generator: torch.Generator | None,
+    flip: bool = False,
+    zoom: tuple[float, float] = (1.0, 1.0),
+) -> torch.Tensor:
+    """``[3, size, size]`` in [0, 1]: shorter side resized to ``size`` (times a factor drawn from the ``zoom`` range
+    when there is a generator), then a random (or, without a generator, centre) crop, optionally flipped left-right
+    at random."""
     with Image.open(path) as handle:
         image = handle.convert("RGB")
     width, height = image.size
     scale = size / min(width, height)
+    if generator is not None:
+        drawn = float(torch.rand((), generator=generator)) if zoom[1] > zoom[0] else 0.0
+        scale *= zoom[0] + (zoom[1] - zoom[0]) * drawn
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
     if (new_w, new_h) != (width, height):
         image = image.resize((new_w, new_h), Image.Resampling.BICUBIC)
@@ -140,6 +150,7 @@ class InpaintingDataset(Dataset):
         self.size = config.size
         self.random_crop = config.crop == "random"
         self.flip = config.flip
+        self.zoom = (config.scale_min, config.scale_max)
         self.masks = masks
         self.seed = seed
 
@@ -149,7 +160,7 @@ class InpaintingDataset(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
         epoch, index = key
         generator = seeded(self.seed, epoch, index)
-        image = load_image(self.files[index], self.size, generator if self.random_crop else None, self.flip)
+        image = load_image(self.files[index], self.size, generator if self.random_crop else None, self.flip, self.zoom)
         if not self.random_crop and self.flip:  # keep flips random with centre crops
             image = image.flip(-1) if bool(torch.rand((), generator=generator) < 0.5) else image
         return {"image": image, "hole": self.masks(generator)}

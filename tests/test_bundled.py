@@ -63,19 +63,21 @@ def test_bundle_writes_fp16_weights_and_a_card(tmp_path):
     ic.save_model(model, run / "final" / "model.safetensors")
     (run / "train_config.json").write_text(
         '{"batch_size": 4, "output_dir": "runs/x", "objective": {"gan_weight": 0},'
-        ' "data": {"file_list": "train.txt", "root": "faces", "size": 64}, "mask": {"mix": "box=1"},'
+        ' "data": {"file_list": "train.txt", "root": "faces", "size": 64, "scale_min": 1, "scale_max": 2},'
+        ' "mask": {"mix": "box=1"},'
         ' "optim": {"lr_g": 0.0003}, "schedule": {"warmup_steps": 10, "lr_schedule": "cosine"},'
         ' "ema": {"decay": 0.998}}'
     )
     (run / "log.jsonl").write_text('{"step": 100, "images_per_s": 2.0}\n')
     path = bundle(run, "tiny-test", "python -m training.train --preset x", "a test machine", {"t": "| a |"},
-                  folder=tmp_path / "weights")
+                  folder=tmp_path / "weights", started_from="the first stage's weights")
     reloaded = ic.load_model(path)
     assert torch.equal(reloaded.generator.coarse.conv1.conv.weight,
                        model.generator.coarse.conv1.conv.weight.half().float())
     card = path.with_suffix(".md").read_text()
     assert "100 steps of batch 4" in card and "0.06 h on a test machine" in card and "| a |" in card
     assert hub.file_sha256(path) in card
+    assert "a random 1-2x zoom, random 64x64 crops" in card and "Started from**: the first stage's weights" in card
 
 
 def test_bundled_models_stay_compact():

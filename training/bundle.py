@@ -31,6 +31,15 @@ def run_summary(run: Path) -> dict:
     return {"config": config, "steps": last["step"], "hours": images / last["images_per_s"] / 3600}
 
 
+def describe_crops(data: dict[str, Any]) -> str:
+    """How a run's ``DataConfig`` turned images into training crops, for the model card."""
+    size = f"{data['size']}x{data['size']}"
+    low, high = data.get("scale_min", 1.0), data.get("scale_max", 1.0)
+    if high > 1:
+        return f"shorter side resized to {data['size']} px times a random {low:g}-{high:g}x zoom, random {size} crops"
+    return f"resized to {size}"
+
+
 def bundle(
     run: Path,
     name: str,
@@ -39,10 +48,11 @@ def bundle(
     tables: dict[str, str],
     folder: Path = BUNDLED_DIR,
     overrides: dict[str, Any] | None = None,
+    started_from: str = "",
 ) -> Path:
     """Write ``<name>.safetensors`` (fp16, the run's exported weights, with the config ``overrides`` that change
     inference only, e.g. ``residual_ramp``) and ``<name>.md`` into ``folder`` (the package's ``weights``); returns
-    the weights path."""
+    the weights path. ``started_from`` says, for the card, which weights a fine-tuning run began with."""
     validate_weights_name(name)
     model = load_model_file(run / "final" / "model.safetensors")
     if overrides:
@@ -52,7 +62,7 @@ def bundle(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.safetensors"
     save_model(model, target, dtype=torch.float16)
-    card = model_card(model, name, run_summary(run), command, hardware, tables, target, overrides or {})
+    card = model_card(model, name, run_summary(run), command, hardware, tables, target, overrides or {}, started_from)
     target.with_suffix(".md").write_text(card)
     return target
 
@@ -66,6 +76,7 @@ def model_card(
     tables: dict[str, str],
     path: Path,
     overrides: dict[str, Any],
+    started_from: str = "",
 ) -> str:
     config = summary["config"]
     params = sum(p.numel() for p in model.parameters())
@@ -74,9 +85,10 @@ def model_card(
         "",
         f"- **Network**: family `{model.family}`, preset `{model.preset}`, {params / 1e6:.2f} M parameters, "
         f"stored in fp16 ({path.stat().st_size / 1e6:.1f} MB); sha256 `{file_sha256(path)}`",
-        f"- **Data**: {UTKFACE_TRAIN} (`{config['data']['file_list'] or config['data']['root']}`), resized to "
-        f"{config['data']['size']}x{config['data']['size']}, random "
-        f"flips; holes generated from `{config['mask']['mix']}` (the NVIDIA test masks are never trained on)",
+        f"- **Data**: {UTKFACE_TRAIN} (`{config['data']['file_list'] or config['data']['root']}`), "
+        f"{describe_crops(config['data'])}, random flips; holes generated from `{config['mask']['mix']}` (the NVIDIA "
+        "test masks are never trained on)",
+        *([f"- **Started from**: {started_from}"] if started_from else []),
         f"- **Training**: {summary['steps']} steps of batch {config['batch_size']} "
         f"({summary['steps'] * config['batch_size']:,} images), Adam lr {config['optim']['lr_g']:g} with "
         f"{config['schedule']['warmup_steps']} warm-up steps then {config['schedule']['lr_schedule']} decay, EMA "
@@ -115,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hardware", required=True, help="what it ran on, for the model card")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="change an inference-only config field of the trained model (JSON value)")
+    parser.add_argument("--started_from", default="",
+                        help="for fine-tuning runs: the weights it began with, in words, for the card")
     parser.add_argument("--eval", nargs="*", default=[], metavar="TITLE=RESULTS_MD",
                         help="evaluation tables (training.evaluate's results.md) to put in the card")
     args = parser.parse_args(argv)
@@ -123,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
         title, _, table_path = item.rpartition("=")
         tables[title or table_path] = Path(table_path).read_text()
     overrides = {key: parse_literal(value) for key, _, value in (item.partition("=") for item in args.set)}
-    path = bundle(args.run, args.name, args.command, args.hardware, tables, overrides=overrides)
+    path = bundle(args.run, args.name, args.command, args.hardware, tables, overrides=overrides,
+                  started_from=args.started_from)
     print(f"{path} ({path.stat().st_size / 1e6:.2f} MB) sha256 {file_sha256(path)}")
 
 

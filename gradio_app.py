@@ -9,7 +9,7 @@ Programmatic use (``gradio_client``)::
 
     from gradio_client import Client, handle_file
     result_path = Client("http://127.0.0.1:7860").predict(
-        handle_file("photo.png"), handle_file("mask.png"), "deepfill-compact-utkface", "crop", api_name="/inpaint")
+        handle_file("photo.png"), handle_file("mask.png"), "ctsdg-compact-utkface", "crop", api_name="/inpaint")
 
 Settings (environment variables): ``INPAINT_APP_DEVICE`` (default ``cuda`` when available, else ``cpu``),
 ``INPAINT_APP_CONCURRENCY`` (model runs at a time, default 2), ``INPAINT_APP_CACHE_SIZE`` (models kept loaded,

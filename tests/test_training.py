@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 
 import inpaint_core as ic
 from inpaint_core import registry
+from inpaint_core.models.opencv_engines import opencv_fill
 from training.config import PRESETS, parse_args
 from training.data import InpaintingDataset, MaskSampler, StepBatchSampler, load_image, seeded
 
@@ -351,3 +352,17 @@ def test_real_family_trains_two_steps(preset: str, data: Path, tmp_path: Path):
     final = train(config)
     assert ic.load_model(final / "model.safetensors").name == preset
     assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 1
+
+
+def test_evaluate_can_hide_the_hole_as_the_pipeline_does():
+    from training.evaluate import pipeline_input
+
+    image = torch.rand(1, 3, 32, 32)
+    hole = torch.zeros(1, 1, 32, 32)
+    hole[..., 8:20, 10:24] = 1
+    zeroed = pipeline_input(ic.build_model("deepfill.tiny"), image, hole)
+    assert torch.equal(zeroed * (1 - hole), image * (1 - hole)) and zeroed[hole.expand_as(image) > 0].abs().max() == 0
+    telea = pipeline_input(ic.build_model("ctsdg.tiny"), image, hole)  # CTSDG's edges must not see the hole
+    assert torch.equal(telea * (1 - hole), image * (1 - hole))
+    assert torch.allclose(telea, torch.lerp(zeroed, opencv_fill(zeroed, hole), hole))
+    assert telea[hole.expand_as(image) > 0].mean() > 0.2

@@ -26,7 +26,7 @@ from .errors import InputError
 from .image_ops import prepare_inputs
 from .masks.ops import bounding_boxes, feather, grow
 from .models.base import InpaintModel
-from .registry import build_model
+from .models.opencv_engines import opencv_fill
 
 STRATEGIES = ("original", "resize", "crop")
 #: Sides above this are refused by the ``original`` strategy for learned networks (use ``crop`` or ``resize``).
@@ -201,9 +201,7 @@ class _Runner:
             mode = "reflect" if pad_h < target_h and pad_w < target_w else "replicate"
             net_image = F.pad(net_image, (0, pad_w, 0, pad_h), mode=mode)
             net_hole = F.pad(net_hole, (0, pad_w, 0, pad_h))
-        net_image = net_image * (1 - net_hole)  # never show the network what is under the hole
-        if model.hole_fill == "telea":
-            net_image = torch.lerp(net_image, _telea().predict_outputs(net_image, net_hole)["image"], net_hole)
+        net_image = network_input(model, net_image, net_hole)
         outputs = model.predict_outputs(
             net_image.to(model.device, model.dtype), net_hole.to(model.device, model.dtype), self.generator
         )
@@ -214,8 +212,11 @@ class _Runner:
 
 
 @functools.cache
-def _telea() -> InpaintModel:
-    return build_model("opencv.telea")
+def network_input(model: InpaintModel, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """What ``model`` is shown of ``image``: never what is under the hole, which is zeroed, or Telea-filled for models
+    whose ``hole_fill`` asks for it (CTSDG, whose Canny edges would otherwise trace the hole's outline)."""
+    hidden = image * (1 - hole)
+    return torch.lerp(hidden, opencv_fill(hidden, hole), hole) if model.hole_fill == "telea" else hidden
 
 
 def _resize(tensor: torch.Tensor, height: int, width: int, kind: str) -> torch.Tensor:

@@ -160,18 +160,8 @@ def test_zoom_shows_the_images_at_random_larger_scales(tmp_path: Path):
     assert torch.equal(load_image(path, 32, None, zoom=(2, 2)), load_image(path, 32, None))  # centre crops: no zoom
     for low, high in ((0.5, 1), (2, 1.5)):
         with pytest.raises(SystemExit):
-            parse_args(
-                [
-                    "--preset",
-                    "deepfill-tiny",
-                    "--data.root",
-                    "x",
-                    "--data.scale_min",
-                    str(low),
-                    "--data.scale_max",
-                    str(high),
-                ]
-            )
+            parse_args(["--preset", "deepfill-tiny", "--data.root", "x", "--data.scale_min", str(low),
+                        "--data.scale_max", str(high)])
 
 
 def test_progressive_stages_freeze_the_other_parameters(data: Path, tmp_path: Path, monkeypatch):
@@ -354,15 +344,15 @@ def test_real_family_trains_two_steps(preset: str, data: Path, tmp_path: Path):
     assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 1
 
 
-def test_evaluate_can_hide_the_hole_as_the_pipeline_does():
-    from training.evaluate import pipeline_input
+def test_networks_never_see_under_the_hole():
+    from inpaint_core.pipeline import network_input
 
     image = torch.rand(1, 3, 32, 32)
     hole = torch.zeros(1, 1, 32, 32)
     hole[..., 8:20, 10:24] = 1
-    zeroed = pipeline_input(ic.build_model("deepfill.tiny"), image, hole)
+    zeroed = network_input(ic.build_model("deepfill.tiny"), image, hole)
     assert torch.equal(zeroed * (1 - hole), image * (1 - hole)) and zeroed[hole.expand_as(image) > 0].abs().max() == 0
-    telea = pipeline_input(ic.build_model("ctsdg.tiny"), image, hole)  # CTSDG's edges must not see the hole
+    telea = network_input(ic.build_model("ctsdg.tiny"), image, hole)  # CTSDG's edges must not see the hole
     assert torch.equal(telea * (1 - hole), image * (1 - hole))
     assert torch.allclose(telea, torch.lerp(zeroed, opencv_fill(zeroed, hole), hole))
     assert telea[hole.expand_as(image) > 0].mean() > 0.2

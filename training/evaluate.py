@@ -28,7 +28,7 @@ import torch
 
 import inpaint_core as ic
 from inpaint_core.models.base import InpaintModel
-from inpaint_core.models.opencv_engines import opencv_fill
+from inpaint_core.pipeline import network_input
 from training import metrics
 from training.data import list_images, load_image, load_mask
 
@@ -67,10 +67,10 @@ def mask_ratios(files: list[Path], size: int = SIZE, cache_dir: Path | None = No
     if cache.is_file():  # keyed by resolved path: the same masks named relatively or absolutely share one cache
         ratios = json.loads(cache.read_text())
     else:
-        ratios = {key: float(load_mask(f, size).mean()) for key, f in zip(resolved, files)}
+        ratios = {path: float(load_mask(f, size).mean()) for path, f in zip(resolved, files)}
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(ratios))
-    return {str(f): ratios[key] for key, f in zip(resolved, files)}
+    return {str(f): ratios[path] for path, f in zip(resolved, files)}
 
 
 def select_pairs(
@@ -85,14 +85,6 @@ def _to_uint8(tensor: torch.Tensor) -> np.ndarray:
     return (tensor.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
-def pipeline_input(model: InpaintModel, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """The image as ``inpaint_core.inpaint`` shows it to ``model``: the hole zeroed, or Telea-filled for models that
-    ask for it (CTSDG, whose Canny edges would otherwise trace the hole). The official CTSDG test instead computes
-    the edges on the whole image, so its edge map near the hole carries a little of what the hole hides."""
-    hidden = image * (1 - hole)
-    return torch.lerp(hidden, opencv_fill(hidden, hole), hole) if model.hole_fill == "telea" else hidden
-
-
 @torch.inference_mode()
 def score_model(
     model: InpaintModel,
@@ -103,14 +95,15 @@ def score_model(
     hide_hole: bool = False,
 ) -> dict[str, float]:
     """Mean metrics of ``model`` over ``pairs`` (image, mask) in the protocol above; ``hide_hole`` gives the model
-    what ``inpaint_core``'s pipeline gives it (:func:`pipeline_input`) instead of the whole image."""
+    what ``inpaint_core``'s pipeline gives it (``network_input``: the hole hidden) instead of the whole image (the
+    official tests' input: CTSDG's Canny edges near the hole then carry a little of what it hides)."""
     outputs: list[np.ndarray] = []
     targets: list[np.ndarray] = []
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
         image = torch.stack([load_image(p, SIZE, None) for p, _ in chunk]).to(device)
         hole = torch.stack([load_mask(m, SIZE) for _, m in chunk]).to(device)
-        shown = pipeline_input(model, image, hole) if hide_hole else image
+        shown = network_input(model, image, hole) if hide_hole else image
         prediction = model.predict(shown.to(model.dtype), hole.to(model.dtype)).float()
         composite = image * (1 - hole) + prediction * hole
         outputs += [_to_uint8(c) for c in composite]
@@ -204,7 +197,7 @@ def write_contact_sheet(
         hole = load_mask(mask_path, SIZE)[None].to(device)
         tiles = [image * (1 - hole) + hole]
         for model in models.values():
-            shown = pipeline_input(model, image, hole) if hide_hole else image
+            shown = network_input(model, image, hole) if hide_hole else image
             prediction = model.predict(shown.to(model.dtype), hole.to(model.dtype)).float()
             tiles.append(image * (1 - hole) + prediction * hole)
         tiles.append(image)

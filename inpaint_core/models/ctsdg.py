@@ -325,6 +325,6 @@ register_weights(
         description="CTSDG with widths 16-64, correcting a Telea pre-fill; trained here for 2.3 h on a CPU (model "
         "card: inpaint_core/weights/ctsdg-compact-utkface.md). The default of the nodes and the app.",
         bundled="ctsdg-compact-utkface.safetensors",
-        sha256="1a0821e564203b1f6096721ea95b400ce661b3b2ce093ee629f7f037aef26524",
+        sha256="b83c3e7ffb2912e2e43ae4ec2c492f35e8029aeaf6d194438648d12c34241ac1",
     )
 )

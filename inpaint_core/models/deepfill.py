@@ -270,6 +270,6 @@ register_weights(
         description="DeepFillv2 at a third of the width, correcting a Telea pre-fill; trained here for 2.3 h on a CPU "
         "(model card: inpaint_core/weights/deepfill-compact-utkface.md). Three times faster than the default.",
         bundled="deepfill-compact-utkface.safetensors",
-        sha256="cbf1b0dbbfe25fa96c1101d0314c4cee6d9122fe42cc56451cbdcd30c1a6c81b",
+        sha256="d8ed7e0f600db738579b1564dd3d8c01ac08512144bd148604a5ea0f4caab1b0",
     )
 )

@@ -147,8 +147,25 @@ def test_tiny_forward_backward_save_and_strict_reload(tmp_path):
         torch.testing.assert_close(loaded.predict(image, hole), prediction)
 
 
-def test_hole_content_is_not_seen():
-    model = ic.build_model("mdrn.tiny").eval()
+def test_reconstruction_only_objective_never_runs_the_discriminator():
+    """Adversarial weight 0 (the compact preset's run): no discriminator update, and InCo², which reads the
+    discriminator's features, must be switched off too."""
+    family = get_family("mdrn")
+    with pytest.raises(ValueError, match="inter_weight and intra_weight"):
+        family.objective(TINY, adversarial_weight=0)
+    objective = family.objective(TINY, adversarial_weight=0, inter_weight=0, intra_weight=0, discriminator_channels=8,
+                                 discriminator_layers=4)
+    assert not objective.trains_discriminator
+    objective.discriminator.forward = None  # any call would fail
+    model = ic.build_model("mdrn.tiny")
+    loss, terms, _ = objective.generator_step(model, *_inputs(batch=1))
+    loss.backward()
+    assert terms["adversarial"] == terms["inter"] == terms["intra"] == 0 and terms["hole"] > 0
+
+
+@pytest.mark.parametrize("name", ["mdrn.tiny", "mdrn.compact"])
+def test_hole_content_is_not_seen(name):
+    model = ic.build_model(name).eval()
     image, hole = _inputs(batch=1)
     other = image.clone()
     other[hole.expand_as(image) > 0] = 0.5
@@ -176,6 +193,6 @@ def test_config_variants_run_and_train(overrides):
 
 
 def test_config_rejects_bad_values():
-    for overrides in ({"memory_update": "write"}, {"memory_level": 4}, {"hole_key_weight": 2.0}):
+    for overrides in ({"memory_update": "write"}, {"memory_level": 4}, {"hole_key_weight": 2.0}, {"prefill": "noise"}):
         with pytest.raises(ValueError):
             MDRNConfig(**{**TINY.__dict__, **overrides})

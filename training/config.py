@@ -284,6 +284,12 @@ def _zoomed(first: str, batch: int, steps: int) -> TrainConfig:
 
 PRESETS["deepfill-compact-zoom"] = _zoomed("deepfill-compact", 8, 4600)
 PRESETS["ctsdg-compact-zoom"] = _zoomed("ctsdg-compact", 6, 3600)
+# MDRN in one stage, on the second stage's zoomed crops from the start; InCo² reads the discriminator's features, so
+# a run without a discriminator leaves it out too.
+PRESETS["mdrn-compact"] = replace(
+    _compact("mdrn.compact", 128, 8, 4500, {"adversarial_weight": 0, "inter_weight": 0, "intra_weight": 0}),
+    data=DataConfig(size=128, num_workers=0, scale_min=1.0, scale_max=2.0),
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------

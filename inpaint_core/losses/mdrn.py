@@ -114,6 +114,10 @@ class MDRNObjective(GanObjective):
         super().__init__()
         if not 0 <= inco2_layer < discriminator_layers:
             raise ValueError(f"inco2_layer must be in [0, {discriminator_layers}), got {inco2_layer}")
+        self.trains_discriminator = adversarial_weight != 0
+        if not self.trains_discriminator and (inter_weight or intra_weight):
+            raise ValueError("InCo² compares the discriminator's features, which an untrained discriminator makes "
+                             "meaningless: with adversarial_weight 0, set inter_weight and intra_weight to 0 too")
         self.discriminator = SNPatchGAN(4, sn_patch_widths(discriminator_channels, discriminator_layers), "same",
                                         last_activation=False)
         self.weights = {"hole": hole_weight, "valid": valid_weight, "coarse": coarse_weight,
@@ -134,12 +138,15 @@ class MDRNObjective(GanObjective):
             "valid": masked_l1(prediction, image, 1 - hole),
             "coarse": hole_valid_l1(outputs["coarse"], image, hole, self.weights["hole"], self.weights["valid"]),
         }
-        scores, fake_features = self._score(composite, hole)
-        with torch.no_grad():
-            _, real_features = self._score(image, hole)
-        terms["adversarial"] = hinge_g_loss(scores)
-        terms["inter"], terms["intra"] = inco2_loss(fake_features[self.inco2_layer],
-                                                    real_features[self.inco2_layer], hole, self.inco2_tokens)
+        if self.trains_discriminator:
+            scores, fake_features = self._score(composite, hole)
+            with torch.no_grad():
+                _, real_features = self._score(image, hole)
+            terms["adversarial"] = hinge_g_loss(scores)
+            terms["inter"], terms["intra"] = inco2_loss(fake_features[self.inco2_layer],
+                                                        real_features[self.inco2_layer], hole, self.inco2_tokens)
+        else:  # a reconstruction-only run: the trainer never updates the discriminator, so it is not run
+            terms["adversarial"] = terms["inter"] = terms["intra"] = prediction.new_zeros(())
         query, gate = outputs["memory_query"], outputs["memory_gate"]
         terms["compactness"], terms["separateness"] = memory_losses(query, gate, model.memory_items())
         terms["disentangle"] = disentangle_loss(gate)

@@ -30,7 +30,7 @@ from ..layers.cfa import ContextualFeatureAggregation
 from ..layers.partial_conv import PartialConv2d, concat_masked
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import boundary_ramp, opencv_fill
+from .opencv_engines import boundary_ramp, telea_prefill
 
 PREPROCESSING = ("clean", "legacy")
 #: Kernel size of each encoder level (stride 2, padding k // 2), as the official generator.
@@ -226,7 +226,7 @@ class CTSDG(InpaintModel):
         features = torch.cat((x, fused), dim=1)
         if not self.config.residual:
             return self.out_layer(features), projected_image, projected_edge
-        filled = torch.lerp(opencv_fill((image + 1) / 2, 1 - mask) * 2 - 1, image, mask)
+        filled = telea_prefill(image, 1 - mask)
         weight = boundary_ramp(1 - mask, self.config.residual_ramp)
         return filled + self.out_layer[0](features) * weight, projected_image, projected_edge
 

@@ -29,10 +29,9 @@ from ..layers.contextual_attention import DOWNSAMPLES, ContextualAttention, down
 from ..layers.gated_conv import PADDINGS, GatedConv2d, GatedDeconv2d, tf_resize_nearest
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import boundary_ramp, opencv_fill
+from .opencv_engines import PREFILLS, boundary_ramp, telea_prefill
 
 MASK_RESIZES = ("direct", "two_step")
-PREFILLS = ("zeros", "telea")
 
 
 @dataclass(frozen=True)
@@ -198,7 +197,7 @@ class DeepFillGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.config.prefill == "telea":
-            x = torch.lerp(x, opencv_fill((x + 1) / 2, mask) * 2 - 1, mask)
+            x = telea_prefill(x, mask)
         weight = boundary_ramp(mask, self.config.residual_ramp) if self.config.residual else mask
         ones = torch.ones_like(mask)
         coarse = self._output(self.coarse(torch.cat([x, ones, ones * mask], dim=1)), x, weight)

@@ -26,7 +26,9 @@ What is ours (every unknown is a field of :class:`MDRNConfig`, with its default 
 - memory training: the items are parameters trained by back-propagation (default), or buffers moved towards the
   queries assigned to them by an exponential moving average (``memory_update="ema"``, VQ-VAE / MNAD style);
 - masked correlation: cosine similarity of projected features / ``correlation_temperature``; only hole positions
-  query, and they attend to known positions only (``hole_key_weight=0``), as contextual attention does.
+  query, and they attend to known positions only (``hole_key_weight=0``), as contextual attention does;
+- the ``compact`` preset (our bundled-size faces model, not the paper's) sees OpenCV's Telea fill under the hole
+  (``prefill="telea"``) and learns a correction of it (``residual=True``), as the compact DeepFill and CTSDG do.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from torch import nn
 from ..layers.gated_conv import GatedConv2d, GatedDeconv2d
 from ..registry import Family, register_family
 from .base import InpaintModel
+from .opencv_engines import PREFILLS, boundary_ramp, telea_prefill
 
 _MEMORY_UPDATES = ("backprop", "ema")
 
@@ -83,8 +86,17 @@ class MDRNConfig:
     hole_key_weight: float = 0.0
     #: Queries per attention chunk; bounds the memory of the correlation map at large inputs (linear, not quadratic).
     correlation_chunk: int = 4096
+    #: What both networks see under the hole: ``"zeros"`` (the masked image) or ``"telea"`` (OpenCV's fill). Ours.
+    prefill: str = "zeros"
+    #: Each network outputs its input plus its last layer's output inside the hole (that layer zero-initialised, so
+    #: a fresh model returns the pre-fill) instead of ``tanh`` of it: it learns a correction of the pre-fill. Ours.
+    residual: bool = False
+    #: With ``residual``: the correction fades in over this many pixels from the hole's edge (0 = no fade).
+    residual_ramp: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.prefill not in PREFILLS:
+            raise ValueError(f"prefill must be one of {PREFILLS}, got {self.prefill!r}")
         if self.memory_update not in _MEMORY_UPDATES:
             raise ValueError(f"memory_update must be one of {_MEMORY_UPDATES}, got {self.memory_update!r}")
         if not 0 <= self.memory_level <= self.refine_depth:
@@ -127,7 +139,8 @@ class CoarseNetwork(nn.Module):
         self.to_rgb = nn.Conv2d(c // 2, 3, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.to_rgb(self.body(x)))
+        """The last layer's output (before ``tanh`` or the residual sum, which :class:`MDRN` applies)."""
+        return self.to_rgb(self.body(x))
 
 
 class DisentangledMemory(nn.Module):
@@ -269,6 +282,7 @@ class RefinementNetwork(nn.Module):
         self.to_rgb = nn.Conv2d(widths[0], 3, 3, padding=1)
 
     def forward(self, x: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The last layer's output (before ``tanh`` or the residual sum) and the memory's query and gate."""
         skips, aux = [], {}
         x = self.stem(x)
         for level in range(len(self.down) + 1):
@@ -281,7 +295,7 @@ class RefinementNetwork(nn.Module):
         x = self.middle(x)
         for up, merge in zip(self.up, self.merge):
             x = merge(torch.cat([up(x), skips.pop()], dim=1))
-        return torch.tanh(self.to_rgb(x)), aux
+        return self.to_rgb(x), aux
 
 
 class MDRN(InpaintModel):
@@ -299,6 +313,10 @@ class MDRN(InpaintModel):
         self.refine = RefinementNetwork(config)
         # the coarse net halves twice, the refinement net refine_depth times
         self.size_multiple = 2 ** max(2, config.refine_depth)
+        if config.residual:
+            for last in (self.coarse.to_rgb, self.refine.to_rgb):
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
 
     def memory_items(self) -> torch.Tensor:
         """The DMM's items ``[blocks, items, dim]``, L2-normalised."""
@@ -307,20 +325,30 @@ class MDRN(InpaintModel):
     def forward_train(self, image: torch.Tensor, hole: torch.Tensor) -> dict[str, torch.Tensor]:
         """Everything the objective needs: ``image`` and ``coarse`` in [0, 1], the memory queries and block gates."""
         masked = (image * 2 - 1) * (1 - hole)
-        coarse = self.coarse(torch.cat([masked, torch.ones_like(hole), hole], dim=1))
-        guided = masked + hole * coarse
+        if self.config.prefill == "telea":
+            masked = telea_prefill(masked, hole)
+        weight = boundary_ramp(hole, self.config.residual_ramp) if self.config.residual else hole
+        coarse = self._output(self.coarse(torch.cat([masked, torch.ones_like(hole), hole], dim=1)), masked, weight)
+        guided = torch.lerp(masked, coarse, hole)
         refined, aux = self.refine(torch.cat([guided, hole], dim=1), hole)
-        return {"image": (refined + 1) / 2, "coarse": (coarse + 1) / 2, **aux}
+        return {"image": (self._output(refined, guided, weight) + 1) / 2, "coarse": (coarse + 1) / 2, **aux}
+
+    def _output(self, raw: torch.Tensor, base: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """``tanh(raw)``, or with ``residual`` the correction ``raw`` added to ``base`` inside the hole (unclamped)."""
+        return base + raw * weight if self.config.residual else torch.tanh(raw)
 
     def predict_outputs(self, image, hole, generator=None):
         outputs = self.forward_train(image, hole)
-        return {"image": outputs["image"], "coarse": outputs["coarse"]}
+        return {"image": outputs["image"].clamp(0, 1), "coarse": outputs["coarse"].clamp(0, 1)}
 
 
 PRESETS = {
     "celebahq": MDRNConfig(),
     "tiny": MDRNConfig(coarse_channels=8, coarse_dilations=(2, 4), refine_channels=8, max_channels=32, refine_depth=3,
                        residual_blocks=1, memory_blocks=3, memory_items=4, memory_dim=16, correlation_dim=8),
+    # Our bundled-size faces model: a correction of OpenCV's Telea fill, all seven memory blocks, narrow widths.
+    "compact": MDRNConfig(coarse_channels=16, refine_channels=16, max_channels=64, residual_blocks=2, memory_items=8,
+                          memory_dim=64, correlation_dim=32, prefill="telea", residual=True),
 }
 
 

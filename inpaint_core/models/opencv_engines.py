@@ -66,6 +66,15 @@ register_family(
 )
 
 
+#: What a residual network sees under the hole: zeros, or OpenCV's Telea fill (:func:`telea_prefill`).
+PREFILLS = ("zeros", "telea")
+
+
+def telea_prefill(x: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """``x`` (in [-1, 1]) with its hole pixels replaced by OpenCV's Telea fill of the known ones (no gradient)."""
+    return torch.lerp(x, opencv_fill((x + 1) / 2, hole) * 2 - 1, hole)
+
+
 def boundary_ramp(hole: torch.Tensor, width: float) -> torch.Tensor:
     """``[B, 1, H, W]`` weight in [0, 1]: a hole pixel's Euclidean distance to the nearest known pixel divided by
     ``width``, clipped at 1 (0 outside the hole; 1 everywhere in it when ``width`` is 0). No gradient."""

@@ -22,7 +22,7 @@ UTKFACE_LICENSE = (
 )
 UTKFACE_TRAIN = "UTKFace aligned and cropped faces, train split (15,000 images of 200x200)"
 #: The model the nodes and the app preselect: a bundled network, so it works offline on a fresh install.
-DEFAULT_MODEL = "ctsdg-compact-utkface"
+DEFAULT_MODEL = "mdrn-compact-utkface"
 
 
 @dataclass(frozen=True)

@@ -129,8 +129,8 @@ WORKFLOWS: dict[str, dict[str, Node]] = {
     # The bundled networks (trained on faces, so they get the face crops); they work offline on a fresh install.
     "ctsdg": face_workflow("ctsdg-compact-utkface", "ctsdg"),
     "deepfill": face_workflow("deepfill-compact-utkface", "deepfill"),
-    # These name catalog weights that MDRN and ISFRNet will register when their weights are published.
-    "mdrn": face_workflow("mdrn-celebahq", "mdrn"),
+    "mdrn": face_workflow("mdrn-compact-utkface", "mdrn"),
+    # This names catalog weights that ISFRNet will register when they are published.
     "isfrnet": face_workflow("isfrnet-ffhq", "isfrnet"),
 }
 

@@ -14,7 +14,6 @@ pixels outside the hole. Pixels that are neither in the hole nor in the feather 
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -211,7 +210,6 @@ class _Runner:
         }
 
 
-@functools.cache
 def network_input(model: InpaintModel, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     """What ``model`` is shown of ``image``: never what is under the hole, which is zeroed, or Telea-filled for models
     whose ``hole_fill`` asks for it (CTSDG, whose Canny edges would otherwise trace the hole's outline)."""

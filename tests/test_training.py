@@ -356,3 +356,15 @@ def test_networks_never_see_under_the_hole():
     assert torch.equal(telea * (1 - hole), image * (1 - hole))
     assert torch.allclose(telea, torch.lerp(zeroed, opencv_fill(zeroed, hole), hole))
     assert telea[hole.expand_as(image) > 0].mean() > 0.2
+
+
+def test_network_input_follows_its_inputs():
+    """Nothing is kept between calls: an image edited in place gives a new input (a cache keyed by the tensors would
+    return the stale one, and keep every image alive)."""
+    from inpaint_core.pipeline import network_input
+
+    model = ic.build_model("deepfill.tiny")
+    image, hole = torch.zeros(1, 3, 16, 16), torch.zeros(1, 1, 16, 16)
+    first = network_input(model, image, hole).clone()
+    image += 0.5
+    assert torch.equal(first, torch.zeros_like(image)) and torch.equal(network_input(model, image, hole), image)

@@ -286,10 +286,8 @@ PRESETS["deepfill-compact-zoom"] = _zoomed("deepfill-compact", 8, 4600)
 PRESETS["ctsdg-compact-zoom"] = _zoomed("ctsdg-compact", 6, 3600)
 # MDRN in one stage, on the second stage's zoomed crops from the start; InCo² reads the discriminator's features, so
 # a run without a discriminator leaves it out too.
-PRESETS["mdrn-compact"] = replace(
-    _compact("mdrn.compact", 128, 8, 4500, {"adversarial_weight": 0, "inter_weight": 0, "intra_weight": 0}),
-    data=DataConfig(size=128, num_workers=0, scale_min=1.0, scale_max=2.0),
-)
+_MDRN_COMPACT = _compact("mdrn.compact", 128, 8, 4500, {"adversarial_weight": 0, "inter_weight": 0, "intra_weight": 0})
+PRESETS["mdrn-compact"] = replace(_MDRN_COMPACT, data=replace(_MDRN_COMPACT.data, scale_min=1.0, scale_max=2.0))
 
 
 # ----------------------------------------------------------------------------------------------------------------

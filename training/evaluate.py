@@ -85,6 +85,12 @@ def _to_uint8(tensor: torch.Tensor) -> np.ndarray:
     return (tensor.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
+def _predict(model: InpaintModel, image: torch.Tensor, hole: torch.Tensor, hide_hole: bool) -> torch.Tensor:
+    """The model's float32 prediction from the whole image, or with ``hide_hole`` from what the pipeline shows it."""
+    shown = network_input(model, image, hole) if hide_hole else image
+    return model.predict(shown.to(model.dtype), hole.to(model.dtype)).float()
+
+
 @torch.inference_mode()
 def score_model(
     model: InpaintModel,
@@ -103,8 +109,7 @@ def score_model(
         chunk = pairs[start : start + batch_size]
         image = torch.stack([load_image(p, SIZE, None) for p, _ in chunk]).to(device)
         hole = torch.stack([load_mask(m, SIZE) for _, m in chunk]).to(device)
-        shown = network_input(model, image, hole) if hide_hole else image
-        prediction = model.predict(shown.to(model.dtype), hole.to(model.dtype)).float()
+        prediction = _predict(model, image, hole, hide_hole)
         composite = image * (1 - hole) + prediction * hole
         outputs += [_to_uint8(c) for c in composite]
         targets += [_to_uint8(t) for t in image]
@@ -197,8 +202,7 @@ def write_contact_sheet(
         hole = load_mask(mask_path, SIZE)[None].to(device)
         tiles = [image * (1 - hole) + hole]
         for model in models.values():
-            shown = network_input(model, image, hole) if hide_hole else image
-            prediction = model.predict(shown.to(model.dtype), hole.to(model.dtype)).float()
+            prediction = _predict(model, image, hole, hide_hole)
             tiles.append(image * (1 - hole) + prediction * hole)
         tiles.append(image)
         rows.append(np.concatenate([_to_uint8(t[0]) for t in tiles], axis=1))

@@ -29,7 +29,7 @@ from ..layers.contextual_attention import DOWNSAMPLES, ContextualAttention, down
 from ..layers.gated_conv import PADDINGS, GatedConv2d, GatedDeconv2d, tf_resize_nearest
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import PREFILLS, boundary_ramp, telea_prefill
+from .opencv_engines import PREFILLS, boundary_ramp, residual_output, telea_prefill
 
 MASK_RESIZES = ("direct", "two_step")
 
@@ -191,18 +191,15 @@ class DeepFillGenerator(nn.Module):
                 nn.init.zeros_(last.conv.weight)
                 nn.init.zeros_(last.conv.bias)
 
-    def _output(self, raw: torch.Tensor, base: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        # the correction is confined to the hole: outside it the L1 loss of a near-zero residual would be pure noise
-        return base + raw * weight if self.config.residual else torch.tanh(raw)
-
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.config.prefill == "telea":
             x = telea_prefill(x, mask)
-        weight = boundary_ramp(mask, self.config.residual_ramp) if self.config.residual else mask
+        # the correction is confined to the hole: outside it the L1 loss of a near-zero residual would be pure noise
+        weight = boundary_ramp(mask, self.config.residual_ramp) if self.config.residual else None
         ones = torch.ones_like(mask)
-        coarse = self._output(self.coarse(torch.cat([x, ones, ones * mask], dim=1)), x, weight)
+        coarse = residual_output(self.coarse(torch.cat([x, ones, ones * mask], dim=1)), x, weight)
         composite = coarse * mask + x * (1 - mask)
-        refined = self._output(self.refine(composite, mask), composite, weight)
+        refined = residual_output(self.refine(composite, mask), composite, weight)
         return coarse, refined
 
 

@@ -43,7 +43,7 @@ from ..catalog import UTKFACE_LICENSE, UTKFACE_TRAIN, WeightsEntry, register_wei
 from ..layers.gated_conv import GatedConv2d, GatedDeconv2d
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import PREFILLS, boundary_ramp, telea_prefill
+from .opencv_engines import PREFILLS, boundary_ramp, residual_output, telea_prefill
 
 _MEMORY_UPDATES = ("backprop", "ema")
 
@@ -328,15 +328,11 @@ class MDRN(InpaintModel):
         masked = (image * 2 - 1) * (1 - hole)
         if self.config.prefill == "telea":
             masked = telea_prefill(masked, hole)
-        weight = boundary_ramp(hole, self.config.residual_ramp) if self.config.residual else hole
-        coarse = self._output(self.coarse(torch.cat([masked, torch.ones_like(hole), hole], dim=1)), masked, weight)
+        weight = boundary_ramp(hole, self.config.residual_ramp) if self.config.residual else None
+        coarse = residual_output(self.coarse(torch.cat([masked, torch.ones_like(hole), hole], dim=1)), masked, weight)
         guided = torch.lerp(masked, coarse, hole)
         refined, aux = self.refine(torch.cat([guided, hole], dim=1), hole)
-        return {"image": (self._output(refined, guided, weight) + 1) / 2, "coarse": (coarse + 1) / 2, **aux}
-
-    def _output(self, raw: torch.Tensor, base: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """``tanh(raw)``, or with ``residual`` the correction ``raw`` added to ``base`` inside the hole (unclamped)."""
-        return base + raw * weight if self.config.residual else torch.tanh(raw)
+        return {"image": (residual_output(refined, guided, weight) + 1) / 2, "coarse": (coarse + 1) / 2, **aux}
 
     def predict_outputs(self, image, hole, generator=None):
         outputs = self.forward_train(image, hole)

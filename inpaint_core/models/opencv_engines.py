@@ -75,6 +75,13 @@ def telea_prefill(x: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     return torch.lerp(x, opencv_fill((x + 1) / 2, hole) * 2 - 1, hole)
 
 
+def residual_output(raw: torch.Tensor, base: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """A network's image from its last layer's output ``raw``: ``tanh(raw)`` when ``weight`` is None; otherwise (a
+    residual network) ``base`` plus the correction ``raw`` scaled by ``weight``, the hole's :func:`boundary_ramp`, so
+    that it stays inside the hole (unclamped)."""
+    return torch.tanh(raw) if weight is None else base + raw * weight
+
+
 def boundary_ramp(hole: torch.Tensor, width: float) -> torch.Tensor:
     """``[B, 1, H, W]`` weight in [0, 1]: a hole pixel's Euclidean distance to the nearest known pixel divided by
     ``width``, clipped at 1 (0 outside the hole; 1 everywhere in it when ``width`` is 0). No gradient."""

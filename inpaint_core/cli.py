@@ -21,6 +21,7 @@ from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
 from .image_ops import to_pil
 from .pipeline import STRATEGIES, inpaint
+from .sharding import process_device, process_rank, share
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -87,9 +88,13 @@ def _open(path: Path) -> Image.Image:
 
 def _inpaint(args) -> int:
     jobs = _pairs(args.image, args.mask, args.output)
-    model = load_model(args.model, device=args.device)
-    generator = torch.Generator(device=args.device).manual_seed(args.seed)
-    for image_path, mask_path, out_path in tqdm(jobs, desc="inpainting", unit="image", disable=len(jobs) == 1):
+    rank, world = process_rank()
+    mine = share(jobs)  # under `accelerate launch`, each process takes its share of the folder
+    device = process_device(args.device)
+    model = load_model(args.model, device=device)
+    label = "inpainting" if world == 1 else f"inpainting [process {rank + 1}/{world}]"
+    bar = tqdm(mine, desc=label, unit="image", position=rank, disable=len(jobs) == 1)
+    for index, (image_path, mask_path, out_path) in bar:
         result = inpaint(
             model,
             _open(image_path),
@@ -98,11 +103,11 @@ def _inpaint(args) -> int:
             margin=args.margin,
             feather_pixels=args.feather,
             color_match=args.color_match,
-            generator=generator,
+            generator=torch.Generator(device=device).manual_seed(args.seed + index),  # same result in any share
         )
         out_path.parent.mkdir(parents=True, exist_ok=True)
         to_pil(result).save(out_path)
-    print(f"wrote {len(jobs)} image(s) to {args.output}")
+    print(f"wrote {len(mine)} image(s) to {args.output}" + (f" (process {rank + 1} of {world})" if world > 1 else ""))
     return 0
 
 

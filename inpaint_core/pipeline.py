@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from .errors import InputError
-from .image_ops import prepare_inputs
-from .masks.ops import bounding_boxes, feather, grow
+from .image_ops import output_buffer, prepare_inputs
+from .masks.ops import bounding_boxes, feather, grow, hole_extent
 from .models.base import InpaintModel
 from .models.opencv_engines import opencv_fill
 
@@ -73,13 +73,13 @@ def inpaint_detailed(
         raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if not 0 < threshold <= 1:
         raise InputError(f"threshold must be in (0, 1], got {threshold}")
+    given = image
     image, soft = prepare_inputs(image, hole)
     binary = soft >= threshold
-    flat = binary.flatten(1)
-    if flat.all(1).any():
+    empty, full = hole_extent(binary)
+    if full.any():
         raise InputError("the mask covers the whole image: there are no known pixels to inpaint from")
-    empty = ~flat.any(1)
-    result = InpaintResult(image.clone(), binary, {})
+    result = InpaintResult(output_buffer(image, given), binary, {})
     if empty.all():
         _report(progress, 1, 1)
         return result

@@ -11,12 +11,23 @@ import torch.nn.functional as F
 
 
 def grow(hole: torch.Tensor, pixels: int) -> torch.Tensor:
-    """Dilate the hole by ``pixels`` (a square structuring element); negative values shrink it."""
+    """Dilate the hole by ``pixels`` (a square structuring element); negative values shrink it.
+
+    The result equals a ``(2 pixels + 1)``-square max-pool; it is computed in time linear in the pixels whatever
+    ``pixels`` is: ``cv2.dilate`` for float32 masks on the CPU, two 1-d max-pools (rows, then columns) otherwise.
+    """
     if pixels < 0:
         return shrink(hole, -pixels)
     if pixels == 0:
         return hole
-    return F.max_pool2d(hole, kernel_size=2 * pixels + 1, stride=1, padding=pixels)
+    side = 2 * pixels + 1
+    if hole.device.type == "cpu" and hole.dtype == torch.float32 and not hole.requires_grad:
+        planes = hole.detach().reshape(-1, *hole.shape[-2:]).numpy()
+        kernel = np.ones((side, side), np.uint8)
+        grown = np.stack([cv2.dilate(plane, kernel) for plane in planes])  # the border never wins, as in max_pool2d
+        return torch.from_numpy(grown).reshape(hole.shape)
+    rows = F.max_pool2d(hole, kernel_size=(side, 1), stride=1, padding=(pixels, 0))
+    return F.max_pool2d(rows, kernel_size=(1, side), stride=1, padding=(0, pixels))
 
 
 def shrink(hole: torch.Tensor, pixels: int) -> torch.Tensor:
@@ -44,39 +55,52 @@ def hole_ratio(hole: torch.Tensor) -> torch.Tensor:
     return hole.flatten(1).float().mean(1)
 
 
+def hole_extent(binary: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample of a bool ``[B, 1, H, W]`` mask: whether no pixel is set, and whether every pixel is (numpy's
+    reductions on the CPU, which stop at the first deciding pixel)."""
+    planes = binary.detach().reshape(binary.shape[0], -1).cpu().numpy()
+    return np.array([not plane.any() for plane in planes]), np.array([bool(plane.all()) for plane in planes])
+
+
+def _block_any(mask: np.ndarray, factor: int) -> np.ndarray:
+    """OR over ``factor x factor`` blocks of a bool ``[H, W]`` array (the last blocks may be partial)."""
+    for axis in (0, 1):
+        lines = np.moveaxis(mask, axis, 0)
+        out = lines[0::factor].copy()
+        for offset in range(1, factor):
+            part = lines[offset::factor]
+            out[: len(part)] |= part
+        mask = np.moveaxis(out, 0, axis)
+    return mask
+
+
 def bounding_boxes(
     hole: torch.Tensor, merge_distance: int = 0, coarse_side: int = 1024
 ) -> list[tuple[int, int, int, int]]:
     """Boxes ``(top, left, bottom, right)`` (exclusive ends) of the connected hole regions of one ``[H, W]`` mask.
 
     Regions closer than about ``merge_distance`` pixels are merged into one box. Large masks are labelled on a
-    max-pooled copy whose longer side is at most ``coarse_side`` (so the cost hardly grows with the image), then each
-    box is tightened on the full-resolution mask.
+    block-maximum copy whose longer side is at most ``coarse_side`` (so the cost hardly grows with the image), then
+    each box is tightened on the full-resolution mask.
     """
-    binary = hole.detach() > 0.5
+    hole = hole.detach().cpu()
+    binary = (hole if hole.dtype == torch.bool else hole > 0.5).numpy()
     factor = max(1, math.ceil(max(binary.shape) / coarse_side))
-    coarse = binary
-    if factor > 1:
-        height, width = binary.shape
-        padded = binary.new_zeros(height + -height % factor, width + -width % factor)
-        padded[:height, :width] = binary
-        coarse = padded.view(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).any(3).any(1)
-    grouped = coarse.to(torch.uint8).cpu().numpy()
+    coarse = _block_any(binary, factor) if factor > 1 else binary
+    grouped = coarse.astype(np.uint8)
     distance = math.ceil(merge_distance / factor)
     if distance > 0:
         grouped = cv2.dilate(grouped, np.ones((2 * distance + 1, 2 * distance + 1), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
-    coarse_np = coarse.cpu().numpy()
     boxes = []
     for label in range(1, count):
         left, top, width, height = (int(v) for v in stats[label, :4])
-        own = (labels[top : top + height, left : left + width] == label) & coarse_np[
-            top : top + height, left : left + width
-        ]
-        own = torch.from_numpy(own).repeat_interleave(factor, 0).repeat_interleave(factor, 1)
-        window = binary[top * factor : (top + height) * factor, left * factor : (left + width) * factor].cpu()
-        rows, cols = torch.nonzero(window & own[: window.shape[0], : window.shape[1]], as_tuple=True)
-        if rows.numel():
+        box = (slice(top, top + height), slice(left, left + width))
+        own = (labels[box] == label) & coarse[box]
+        own = own.repeat(factor, 0).repeat(factor, 1)
+        window = binary[top * factor : (top + height) * factor, left * factor : (left + width) * factor]
+        rows, cols = np.nonzero(window & own[: window.shape[0], : window.shape[1]])
+        if rows.size:
             boxes.append(
                 (
                     top * factor + int(rows.min()),

@@ -7,6 +7,9 @@ known pixels happens in the pipeline only. A network whose native convention dif
 
 from __future__ import annotations
 
+import shutil
+import time
+import warnings
 from typing import Any, ClassVar
 
 import torch
@@ -37,6 +40,9 @@ class InpaintModel(nn.Module):
     hole_fill: ClassVar[str] = "zeros"
     #: Names of the extra outputs of :meth:`predict_outputs` besides ``"image"`` (e.g. CTSDG's ``"edge"``).
     extra_outputs: ClassVar[tuple[str, ...]] = ()
+    #: Submodules (``get_submodule`` names, ``""`` = the model) that :meth:`compile_for` compiles: the networks, not
+    #: the pre- and post-processing on numpy, OpenCV and scikit-image around them.
+    compile_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, preset: str | None = None) -> None:
         super().__init__()
@@ -69,7 +75,48 @@ class InpaintModel(nn.Module):
     ) -> torch.Tensor:
         """Raw prediction ``[B, 3, H, W]`` in [0, 1]; ``image`` in [0, 1], ``hole`` 1 = fill."""
         self.check_input(image, hole)
-        return self.predict_outputs(image, hole, generator)["image"]
+        with torch.inference_mode():
+            return self.predict_outputs(image, hole, generator)["image"]
+
+    def compile_targets(self) -> list[nn.Module]:
+        """The modules :meth:`compile_for` compiles (``compile_modules`` by default)."""
+        return [self.get_submodule(name) for name in self.compile_modules]
+
+    def compile_for(self, height: int, width: int | None = None) -> float | None:
+        """Opt in to ``torch.compile`` for inputs of ``height x width`` (the working size the pipeline's ``crop`` and
+        ``resize`` strategies always feed): compiles now on a warm-up prediction and returns the seconds that took.
+
+        Each further size compiles once more on first use (``dynamic=False``: one graph per size, cached by
+        ``torch.compile``). Returns None, with a warning that says why, when there is nothing to compile or no
+        compiler works; the model then runs as before (eagerly). :meth:`uncompile` undoes it.
+        """
+        width = width or height
+        targets = self.compile_targets()
+        reason = None
+        if not targets:
+            reason = f"{self.name} has no network to compile"
+        elif self.device.type == "cpu" and not any(shutil.which(cc) for cc in ("c++", "g++", "clang++")):
+            reason = "torch.compile's CPU backend needs a C++ compiler (c++, g++ or clang++ on PATH); none was found"
+        if reason is None:
+            for module in targets:
+                module.forward = torch.compile(module.forward, dynamic=False)
+            image = torch.rand(1, 3, height, width, device=self.device, dtype=self.dtype)
+            hole = torch.zeros(1, 1, height, width, device=self.device, dtype=self.dtype)
+            hole[..., height // 4 : height // 2, width // 4 : width // 2] = 1
+            start = time.perf_counter()
+            try:
+                self.predict(image, hole)
+                return time.perf_counter() - start
+            except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager mode
+                self.uncompile()
+                reason = f"torch.compile failed ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+        warnings.warn(f"{reason}; {self.name} runs uncompiled", RuntimeWarning, stacklevel=2)
+        return None
+
+    def uncompile(self) -> None:
+        """Back to eager execution after :meth:`compile_for`."""
+        for module in self.compile_targets():
+            module.__dict__.pop("forward", None)
 
     def check_input(self, image: torch.Tensor, hole: torch.Tensor) -> None:
         """Raise :class:`InputError` unless ``image`` and ``hole`` have the layout and size this network takes."""

@@ -141,6 +141,7 @@ class CTSDG(InpaintModel):
     """The CTSDG generator; ``forward`` is the official one (native conventions), ``predict`` the package's."""
 
     family = "ctsdg"
+    compile_modules = ("",)
     size_multiple = 2 ** len(_ENCODER_KERNELS)  # 7 stride-2 levels: 128
     working_size = 256
     hole_fill = "telea"  # the pipeline pre-fills the hole so that Canny sees no hole outline

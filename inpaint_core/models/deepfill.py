@@ -207,6 +207,7 @@ class DeepFill(InpaintModel):
     """DeepFillv2 behind the model interface; ``extra_outputs``: the coarse stage's image."""
 
     family = "deepfill"
+    compile_modules = ("generator",)
     size_multiple = 8
     working_size = 256
     extra_outputs = ("coarse",)

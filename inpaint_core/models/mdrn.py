@@ -303,6 +303,7 @@ class MDRN(InpaintModel):
     """MDRN-style face inpainting (reconstruction from the ShowFace abstract): coarse net, then guided refinement."""
 
     family = "mdrn"
+    compile_modules = ("coarse", "refine")
     size_multiple = 8  # for the default refine_depth of 3; set per instance from the config
     working_size = 256
     aligned_faces = True

@@ -87,6 +87,9 @@ class Progressive(InpaintModel):
         super().__init__(config, preset)
         self.stages = nn.ModuleList(DeepFillGenerator(config.stage) for _ in config.scales)
 
+    def compile_targets(self) -> list[nn.Module]:
+        return list(self.stages)
+
     def run_stages(
         self, x: torch.Tensor, hole: torch.Tensor, last: int | None = None, frozen_below: int = 0
     ) -> list[dict[str, torch.Tensor]]:

@@ -124,6 +124,7 @@ class PSP(InpaintModel):
     ``hole_value``) and returns the generated face: a prior for ISFRNet, not a faithful fill on its own."""
 
     family = "psp"
+    compile_modules = ("",)
     size_multiple = 1
     working_size = 256
     fixed_size = True

@@ -83,12 +83,13 @@ def test_folder_split_across_two_processes_matches_one(tmp_path):
     for name in names:
         write_pair(tmp_path, name)
     common = [str(tmp_path / "images"), str(tmp_path / "masks"), "--model", "deepfill-compact-utkface"]
-    # each launched process runs 1 thread; so does the reference run, because another
-    # thread count sums the convolutions in another order (outputs then differ by 1/255 at a few pixels)
+    # each launched process runs 1 thread; so does the reference run, because another thread count sums the
+    # convolutions in another order (outputs then differ by 1/255 at a few pixels)
     one = run("inpaint", *common, "-o", str(tmp_path / "one"), env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert one.returncode == 0, one.stderr
-    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_cpu_threads_per_process", "1",
-                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "inpaint_core"]
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                "--num_cpu_threads_per_process", "1", "--num_machines", "1", "--mixed_precision", "no",
+                "--dynamo_backend", "no", "-m", "inpaint_core"]
     two = subprocess.run([*launcher, "inpaint", *common, "-o", str(tmp_path / "two"), "--device", "cpu"],
                          capture_output=True, text=True)
     assert two.returncode == 0, two.stderr

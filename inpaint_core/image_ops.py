@@ -101,13 +101,14 @@ def output_buffer(prepared: torch.Tensor, given) -> torch.Tensor:
     otherwise spent faulting in 4 KiB pages."""
     if isinstance(given, torch.Tensor):
         storage = given.untyped_storage()
-        bounds = (storage.data_ptr(), storage.data_ptr() + storage.nbytes())
+        own = prepared.data_ptr()
+        start, end = storage.data_ptr(), storage.data_ptr() + storage.nbytes()
+        shared = given.device == prepared.device and own < end and start < own + prepared.nbytes
     elif isinstance(given, np.ndarray):
-        bounds = np.byte_bounds(given)
+        shared = prepared.device.type == "cpu" and np.may_share_memory(given, prepared.numpy())
     else:
-        return prepared
-    own = prepared.data_ptr()
-    if own < bounds[1] and bounds[0] < own + prepared.numel() * prepared.element_size():
+        shared = False
+    if shared:
         if prepared.device.type != "cpu" or prepared.dtype != torch.float32 or prepared.numel() < 1 << 20:
             return prepared.clone()
         return torch.from_numpy(np.empty(tuple(prepared.shape), np.float32)).copy_(prepared)

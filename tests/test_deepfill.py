@@ -118,7 +118,7 @@ def test_official_parameter_counts():
 def test_tiny_forward_backward_save_reload(name, tmp_path):
     model = ic.build_model(name)
     image, hole = _inputs(batch=2)
-    out = model.predict(image, hole)
+    out = model.predict_outputs(image, hole)["image"]  # predict() runs under inference_mode: no gradient
     assert out.shape == image.shape and torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
     out.mean().backward()
     assert all(p.grad is not None for p in model.parameters())

@@ -224,3 +224,16 @@ def test_ctsdg_edges_do_not_trace_the_hole_outline():
     model.predict_outputs = spy
     ic.inpaint(model, flat, hole, "original")
     assert seen[0].sum() == 0
+
+
+@pytest.mark.parametrize("size", [64, 1024])  # 1024: the output buffer comes from numpy (huge pages)
+def test_the_input_is_never_written_to(telea, size):
+    image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))
+    hole = torch.zeros(size, size)
+    hole[size // 4 : size // 2, size // 4 : size // 2] = 1
+    before = image.clone()
+    array = image[0].permute(1, 2, 0).numpy().copy()
+    for given in (image, image[0], array):
+        out = ic.inpaint(telea, given, hole, "crop")
+        assert not torch.equal(out, before)
+    assert torch.equal(image, before) and torch.equal(torch.from_numpy(array), before[0].permute(1, 2, 0))

@@ -9,8 +9,8 @@ the cost does not grow with the image.
 
 Table 2 (``--photo``): a 2048x1536 picture with three holes, ``crop`` with colour matching and a 16-pixel feather.
 With ``--baseline`` (a checkout of another revision of this repository: ``git clone . /tmp/old`` and
-``git -C /tmp/old checkout REV``) the same case also runs in a second worker process that imports that checkout's ``inpaint_core``; the two workers are asked
-in turn, and the table gives both medians and the speed-up.
+``git -C /tmp/old checkout REV``) the same case also runs in a second worker process that imports that checkout's
+``inpaint_core``; the two workers are asked in turn, and the table gives both medians and the speed-up.
 
 Medians of ``--repeats`` runs after one warm-up each. Models without trained weights at hand are built from their
 presets (random weights: same cost).
@@ -115,12 +115,12 @@ class Worker:
         self.process.wait()
 
 
-def alternate(timers, repeats: int) -> list[float]:
-    """Median of each timer's ``repeats`` runs, the timers called in turn."""
-    times = [[] for _ in timers]
+def alternate(jobs: list[tuple[Worker, str, str]], repeats: int) -> list[float]:
+    """Median of ``repeats`` runs of each ``(worker, model, case)``, the jobs run in turn."""
+    times = [[] for _ in jobs]
     for _ in range(repeats):
-        for index, timer in enumerate(timers):
-            times[index].append(timer())
+        for index, (worker, model, case) in enumerate(jobs):
+            times[index].append(worker.time(model, case))
     return [statistics.median(values) for values in times]
 
 
@@ -145,8 +145,7 @@ def main() -> None:
             print("| model | 512x512 (s) | 4096x4096 (s) | ratio |")
             print("|---|---|---|---|")
             for name in args.models:
-                small, large = alternate([lambda: ours.time(name, "512"), lambda: ours.time(name, "4096")],
-                                         args.repeats)
+                small, large = alternate([(ours, name, "512"), (ours, name, "4096")], args.repeats)
                 print(f"| {name} | {small:.3f} | {large:.3f} | {large / small:.2f} |", flush=True)
         if args.photo:
             baseline = Worker(args, args.baseline) if args.baseline else None
@@ -157,12 +156,10 @@ def main() -> None:
                 print("|---|---|---|---|" if baseline else "|---|---|")
                 for name in args.models:
                     if baseline is None:
-                        (after,) = alternate([lambda: ours.time(name, "photo")], args.repeats)
+                        (after,) = alternate([(ours, name, "photo")], args.repeats)
                         print(f"| {name} | {after:.3f} |", flush=True)
                         continue
-                    before, after = alternate(
-                        [lambda: baseline.time(name, "photo"), lambda: ours.time(name, "photo")], args.repeats
-                    )
+                    before, after = alternate([(baseline, name, "photo"), (ours, name, "photo")], args.repeats)
                     print(f"| {name} | {before:.2f} | {after:.3f} | {before / after:.0f}x |", flush=True)
             finally:
                 if baseline:

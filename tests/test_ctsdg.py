@@ -104,8 +104,12 @@ def test_region_affinity_matches_reference_and_chunking_changes_nothing():
     (grad,) = torch.autograd.grad((layer(x) * weights).sum(), x)
     (expected,) = torch.autograd.grad((_reference_region_affinity(x) * weights).sum(), x)
     torch.testing.assert_close(grad, expected, rtol=1e-4, atol=1e-5)
-    with torch.no_grad():
+    with torch.no_grad():  # without autograd the chunks share their buffers (the last chunk is a smaller view)
         torch.testing.assert_close(layer(x), whole, rtol=1e-5, atol=1e-6)
+    with torch.inference_mode():
+        layer.chunk_elements = RegionAffinity.chunk_elements
+        x = torch.randn(2, 8, 32, 32)
+        torch.testing.assert_close(layer(x), _reference_region_affinity(x), rtol=1e-4, atol=1e-5)
 
 
 # --- the tiny preset end to end -------------------------------------------------------------------------------------

@@ -17,11 +17,14 @@ per image (64 MB at 256x256, 1 GB at 512x512). The same sums are regrouped here,
   ``M_ab[m, t] = sum_{delta in D_a x D_b} A[m + delta, t + delta]`` (``D_0 = {0, -1}``, ``D_1 = {0, 1}``): four
   matrix products with ``C`` columns instead of one with ``16 C``;
 - queries are processed in chunks of rows (the softmax runs over keys, so rows are independent; a halo of one row
-  feeds the shifted sums), about ``chunk_elements`` scores at a time.
+  feeds the shifted sums), about ``chunk_elements`` scores at a time;
+- without autograd (inference), the chunks' score-sized temporaries live in buffers allocated once per call and
+  reused by every chunk: a fresh buffer of that size costs more in page faults than the arithmetic done in it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -40,6 +43,31 @@ def _diagonal_sum(src: torch.Tensor, out: torch.Tensor, query_dim: int, key_dim:
         else:
             out.add_(part)
     return out
+
+
+class _Buffers:
+    """Temporaries by name: fresh tensors while autograd records (it keeps them for the backward pass), else one
+    buffer per name, grown to the largest request and handed out as views."""
+
+    def __init__(self, like: torch.Tensor) -> None:
+        self.like, self.reuse, self.flat = like, not torch.is_grad_enabled(), {}
+
+    def get(self, name: str, *shape: int) -> torch.Tensor:
+        if not self.reuse:
+            return self.like.new_empty(shape)
+        count = math.prod(shape)
+        if name not in self.flat or self.flat[name].numel() < count:
+            self.flat[name] = self.like.new_empty(count)
+        return self.flat[name][:count].view(shape)
+
+    def zeros(self, name: str, *shape: int) -> torch.Tensor:
+        return self.get(name, *shape).zero_()
+
+    def softmax(self, scores: torch.Tensor) -> torch.Tensor:
+        """Softmax over the last axis, clamped at 1e-8 (as the reference)."""
+        if not self.reuse:
+            return F.softmax(scores, dim=-1).clamp_min(1e-8)
+        return torch.softmax(scores, -1, out=self.get("softmax", *scores.shape)).clamp_min_(1e-8)
 
 
 class RegionAffinity(nn.Module):
@@ -64,42 +92,48 @@ class RegionAffinity(nn.Module):
         norms = energy.sqrt().clamp_min(1e-4).view(batch, 1, 1, h, w)
         phases = [[x[:, :, a::2, b::2].flatten(2).transpose(1, 2) for b in (0, 1)] for a in (0, 1)]  # [B, h w, C]
         out = x.new_empty(batch, channels, height, width)
+        scale = self.softmax_scale / norms  # [B, 1, 1, h, w], per key
+        buffers = _Buffers(x)
         # at least 8 query rows per chunk: each chunk recomputes a halo of 2 Gram rows and 1 attention row per side
         rows = min(h, max(8, self.chunk_elements // (h * w * w)))
         for r0 in range(0, h, rows):
             r1 = min(h, r0 + rows)
-            attention = self._attention(flat, norms, r0, r1, h, w)  # query rows r0 - 1 .. r1, padded
-            self._paste(attention, phases, out, r0, r1, h, w)
+            attention = self._attention(flat, scale, r0, r1, h, w, buffers)  # query rows r0 - 1 .. r1, padded
+            self._paste(attention, phases, out, r0, r1, h, w, buffers)
         return out / 4.0
 
-    def _attention(self, flat, norms, r0: int, r1: int, h: int, w: int) -> torch.Tensor:
+    @staticmethod
+    def _attention(flat, scale, r0: int, r1: int, h: int, w: int, buffers: _Buffers) -> torch.Tensor:
         """Soft-maxed scores of query rows ``r0 - 1 .. r1`` (zero outside the image), ``[B, n + 2, w, h, w]``
         zero-padded by one along query columns and both key axes."""
         batch, rows = flat.shape[0], r1 - r0 + 2
         g0, g1 = max(0, r0 - 2), min(h, r1 + 2)  # Gram rows needed for the 3x3 sums of rows r0 - 1 .. r1
-        gram = torch.bmm(flat[:, :, g0 * w : g1 * w].transpose(1, 2), flat).view(batch, g1 - g0, w, h, w)
-        gram = F.pad(gram, (1, 1, 1, 1, 1, 1, g0 - (r0 - 2), r1 + 2 - g1))
-        across = _diagonal_sum(gram, gram.new_empty(batch, rows + 2, w, h + 2, w), 2, 4)
-        del gram
-        scores = _diagonal_sum(across, across.new_empty(batch, rows, w, h, w), 1, 3)
-        del across
-        scores = scores / norms * self.softmax_scale
-        attention = F.softmax(scores.view(batch, rows, w, h * w), dim=-1).clamp_min(1e-8).view_as(scores)
+        gram = buffers.zeros("gram", batch, rows + 2, w + 2, h + 2, w + 2)
+        top = g0 - (r0 - 2)
+        inner = torch.bmm(flat[:, :, g0 * w : g1 * w].transpose(1, 2), flat).view(batch, g1 - g0, w, h, w)
+        gram[:, top : top + g1 - g0, 1:-1, 1:-1, 1:-1] = inner
+        del inner
+        across = _diagonal_sum(gram, buffers.get("across", batch, rows + 2, w, h + 2, w), 2, 4)
+        scores = _diagonal_sum(across, buffers.get("scores", batch, rows, w, h, w), 1, 3).mul_(scale)
+        attention = buffers.softmax(scores.view(batch, rows, w, h * w)).view_as(scores)
+        padded = buffers.zeros("attention", batch, rows, w + 2, h + 2, w + 2)
+        interior = padded[:, :, 1:-1, 1:-1, 1:-1]
+        interior.copy_(attention)
         if r0 == 0:
-            attention[:, 0] = 0
+            interior[:, 0] = 0
         if r1 == h:
-            attention[:, -1] = 0
-        return F.pad(attention, (1, 1, 1, 1, 1, 1))
+            interior[:, -1] = 0
+        return padded
 
     @staticmethod
-    def _paste(attention, phases, out, r0: int, r1: int, h: int, w: int) -> None:
+    def _paste(attention, phases, out, r0: int, r1: int, h: int, w: int, buffers: _Buffers) -> None:
         batch, channels, rows = out.shape[0], out.shape[1], r1 - r0
-        for a, dy in ((0, -1), (1, 1)):  # fresh buffers each time: autograd keeps them for the backward pass
-            row_sum = attention.new_empty(batch, rows, w + 2, h, w + 2)
+        for a, dy in ((0, -1), (1, 1)):
+            row_sum = buffers.get("row_sum", batch, rows, w + 2, h, w + 2)
             row_sum.copy_(attention[:, 1 : 1 + rows, :, 1 : 1 + h])
             row_sum.add_(attention[:, 1 + dy : 1 + dy + rows, :, 1 + dy : 1 + dy + h])
             for b, dx in ((0, -1), (1, 1)):
-                mixed = attention.new_empty(batch, rows, w, h, w)
+                mixed = buffers.get("mixed", batch, rows, w, h, w)
                 mixed.copy_(row_sum[:, :, 1 : 1 + w, :, 1 : 1 + w])
                 mixed.add_(row_sum[:, :, 1 + dx : 1 + dx + w, :, 1 + dx : 1 + dx + w])
                 pasted = torch.bmm(mixed.view(batch, rows * w, h * w), phases[a][b])  # [B, rows w, C]

@@ -97,6 +97,13 @@ def test_contextual_attention_matches_reference_chunked_and_per_sample(fuse):
     chunked = ContextualAttention(fuse=fuse, max_scores=96 * 10)  # 10 positions per chunk
     out = whole(f, f, mask)
     assert torch.allclose(chunked(f, f, mask), out, atol=1e-5)
+    with torch.inference_mode():  # the chunks then share scratch buffers (the last chunk is a smaller view)
+        assert torch.allclose(chunked(f, f, mask), out, atol=1e-5)
+    f.requires_grad_(True)
+    (grad,) = torch.autograd.grad(chunked(f, f, mask).square().sum(), f)
+    (expected,) = torch.autograd.grad(whole(f, f, mask).square().sum(), f)
+    assert torch.allclose(grad, expected, atol=1e-4)
+    f = f.detach()
     for i in range(2):  # each sample uses its own mask
         expected = _reference_attention(f[i : i + 1], f[i : i + 1], mask[i : i + 1], fuse)
         assert torch.allclose(out[i : i + 1], expected, atol=1e-5)

@@ -24,12 +24,13 @@ per image (64 MB at 256x256, 1 GB at 512x512). The same sums are regrouped here,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .scratch import ScratchBuffers
 
 
 def _diagonal_sum(src: torch.Tensor, out: torch.Tensor, query_dim: int, key_dim: int) -> torch.Tensor:
@@ -43,31 +44,6 @@ def _diagonal_sum(src: torch.Tensor, out: torch.Tensor, query_dim: int, key_dim:
         else:
             out.add_(part)
     return out
-
-
-class _Buffers:
-    """Temporaries by name: fresh tensors while autograd records (it keeps them for the backward pass), else one
-    buffer per name, grown to the largest request and handed out as views."""
-
-    def __init__(self, like: torch.Tensor) -> None:
-        self.like, self.reuse, self.flat = like, not torch.is_grad_enabled(), {}
-
-    def get(self, name: str, *shape: int) -> torch.Tensor:
-        if not self.reuse:
-            return self.like.new_empty(shape)
-        count = math.prod(shape)
-        if name not in self.flat or self.flat[name].numel() < count:
-            self.flat[name] = self.like.new_empty(count)
-        return self.flat[name][:count].view(shape)
-
-    def zeros(self, name: str, *shape: int) -> torch.Tensor:
-        return self.get(name, *shape).zero_()
-
-    def softmax(self, scores: torch.Tensor) -> torch.Tensor:
-        """Softmax over the last axis, clamped at 1e-8 (as the reference)."""
-        if not self.reuse:
-            return F.softmax(scores, dim=-1).clamp_min(1e-8)
-        return torch.softmax(scores, -1, out=self.get("softmax", *scores.shape)).clamp_min_(1e-8)
 
 
 class RegionAffinity(nn.Module):
@@ -93,7 +69,7 @@ class RegionAffinity(nn.Module):
         phases = [[x[:, :, a::2, b::2].flatten(2).transpose(1, 2) for b in (0, 1)] for a in (0, 1)]  # [B, h w, C]
         out = x.new_empty(batch, channels, height, width)
         scale = self.softmax_scale / norms  # [B, 1, 1, h, w], per key
-        buffers = _Buffers(x)
+        buffers = ScratchBuffers(x)
         # at least 8 query rows per chunk: each chunk recomputes a halo of 2 Gram rows and 1 attention row per side
         rows = min(h, max(8, self.chunk_elements // (h * w * w)))
         for r0 in range(0, h, rows):
@@ -103,7 +79,7 @@ class RegionAffinity(nn.Module):
         return out / 4.0
 
     @staticmethod
-    def _attention(flat, scale, r0: int, r1: int, h: int, w: int, buffers: _Buffers) -> torch.Tensor:
+    def _attention(flat, scale, r0: int, r1: int, h: int, w: int, buffers: ScratchBuffers) -> torch.Tensor:
         """Soft-maxed scores of query rows ``r0 - 1 .. r1`` (zero outside the image), ``[B, n + 2, w, h, w]``
         zero-padded by one along query columns and both key axes."""
         batch, rows = flat.shape[0], r1 - r0 + 2
@@ -115,7 +91,7 @@ class RegionAffinity(nn.Module):
         del inner
         across = _diagonal_sum(gram, buffers.get("across", batch, rows + 2, w, h + 2, w), 2, 4)
         scores = _diagonal_sum(across, buffers.get("scores", batch, rows, w, h, w), 1, 3).mul_(scale)
-        attention = buffers.softmax(scores.view(batch, rows, w, h * w)).view_as(scores)
+        attention = buffers.softmax(scores.view(batch, rows, w, h * w), -1, floor=1e-8).view_as(scores)
         padded = buffers.zeros("attention", batch, rows, w + 2, h + 2, w + 2)
         interior = padded[:, :, 1:-1, 1:-1, 1:-1]
         interior.copy_(attention)
@@ -126,7 +102,7 @@ class RegionAffinity(nn.Module):
         return padded
 
     @staticmethod
-    def _paste(attention, phases, out, r0: int, r1: int, h: int, w: int, buffers: _Buffers) -> None:
+    def _paste(attention, phases, out, r0: int, r1: int, h: int, w: int, buffers: ScratchBuffers) -> None:
         batch, channels, rows = out.shape[0], out.shape[1], r1 - r0
         for a, dy in ((0, -1), (1, 1)):
             row_sum = buffers.get("row_sum", batch, rows, w + 2, h, w + 2)

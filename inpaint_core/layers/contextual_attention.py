@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .gated_conv import tf_nearest_indices, tf_same_pad
+from .scratch import ScratchBuffers
 
 DOWNSAMPLES = ("tf_align_corners", "stride")
 
@@ -155,20 +156,23 @@ class ContextualAttention(nn.Module):
         positions = grid[0] * grid[1]
         chunk = max(1, min(positions, self.max_scores // positions))
         fuse = _DiagonalFuse(self.fuse_k, grid, b.device) if self.fuse else None
+        buffers = ScratchBuffers(b)
         outputs = []
         for i in range(batch):
             mm = valid[i].to(b.dtype)[:, None]  # [L, 1]
             keys_t = keys[i].transpose(0, 1)  # [L, C*k*k]
-            patches = raw.new_empty(raw.shape[1:])  # pasted patches [C*k*k, L], filled chunk by chunk
+            patches = raw.new_empty(positions, raw.shape[1])  # pasted patches [L, C*k*k], filled chunk by chunk
             for start in range(0, positions, chunk):
                 end = min(start + chunk, positions)
                 if fuse is None:
-                    scores = keys_t @ queries[i][:, start:end]
+                    into = buffers.get("scores", positions, end - start)
+                    scores = buffers.matmul(keys_t, queries[i][:, start:end], into)
                 else:
                     wanted = torch.arange(start, end, device=b.device)
                     first, second = fuse.needed(wanted)
                     scores = fuse(keys_t @ queries[i].index_select(1, first), first, second, wanted)
-                attention = torch.softmax(scores * (mm * self.softmax_scale), dim=0) * mm
-                patches[:, start:end] = raw[i] @ attention
-            outputs.append(F.fold(patches[None], (height, width), kernel, stride=self.rate, padding=self.rate // 2))
+                attention = buffers.softmax(scores.mul_(mm * self.softmax_scale), 0, weight=mm)
+                buffers.matmul(attention.transpose(0, 1), raw[i].transpose(0, 1), patches[start:end])
+            patches = patches.transpose(0, 1)[None]
+            outputs.append(F.fold(patches, (height, width), kernel, stride=self.rate, padding=self.rate // 2))
         return torch.cat(outputs, dim=0) / 4.0

@@ -80,6 +80,29 @@ def test_masked_correlation_without_allowed_keys_reads_nothing():
     module = MaskRegionEnhance(channels=4, config=TINY)
     read, correlation = module.correlation(torch.randn(1, 4, 3, 3), torch.ones(1, 1, 3, 3))
     assert torch.isfinite(read).all() and (correlation == 0).all()
+    assert (module.read(torch.randn(1, 4, 3, 3), torch.ones(1, 1, 3, 3)) == 0).all()
+
+
+@pytest.mark.parametrize("hole_key_weight", [0.0, 0.3, 1.0])
+def test_attention_read_equals_the_read_of_the_full_map(hole_key_weight):
+    """``read`` (scaled-dot-product attention over hole queries and allowed keys, chunked) equals the read of the
+    full ``N x N`` correlation map, per image of a batch with different holes, and so do the gradients."""
+    torch.manual_seed(0)
+    config = MDRNConfig(**{**TINY.__dict__, "hole_key_weight": hole_key_weight, "correlation_chunk": 5})
+    module = MaskRegionEnhance(channels=6, config=config)
+    features = torch.randn(2, 6, 7, 8, requires_grad=True)
+    hole = torch.zeros(2, 1, 7, 8)
+    hole[0, :, 1:4, 2:7] = 1
+    hole[1, :, 3:7, 0:3] = 1
+    expected, _ = module.correlation(features, hole)
+    read = module.read(features, hole)
+    torch.testing.assert_close(read, expected, rtol=1e-5, atol=1e-6)
+    weights = torch.randn_like(read)
+    (grad,) = torch.autograd.grad((read * weights).sum(), features)
+    (grad_expected,) = torch.autograd.grad((expected * weights).sum(), features)
+    torch.testing.assert_close(grad, grad_expected, rtol=1e-4, atol=1e-5)
+    with torch.inference_mode():
+        torch.testing.assert_close(module.read(features, hole), expected.detach(), rtol=1e-5, atol=1e-6)
 
 
 def test_inco2_is_zero_for_identical_features_and_grows_with_divergence():

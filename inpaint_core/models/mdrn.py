@@ -232,10 +232,37 @@ class MaskRegionEnhance(nn.Module):
         read = (correlation @ value).transpose(1, 2).reshape(batch, channels, height, width)
         return read, correlation
 
+    def read(self, features: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        """The correlation read of :meth:`correlation` without its ``N x N`` map: per image, only the hole positions
+        query and only the allowed keys are scored, by fused scaled-dot-product attention in chunks of
+        ``correlation_chunk`` queries. The key weight enters as ``log(weight)`` in the logits, which equals the
+        weighted, renormalised softmax."""
+        batch, channels, height, width = features.shape
+        query = F.normalize(self.query(features).flatten(2), dim=1).transpose(1, 2)  # [B, N, d]
+        key = F.normalize(self.key(features).flatten(2), dim=1).transpose(1, 2)  # [B, N, d]
+        value = features.flatten(2).transpose(1, 2)  # [B, N, C]
+        in_hole = hole.flatten(1) > 0  # [B, N]
+        read = features.new_zeros(batch, height * width, channels)
+        for index in range(batch):
+            queries = in_hole[index].nonzero()[:, 0]
+            keys = (~in_hole[index] if self.hole_key_weight == 0 else torch.ones_like(in_hole[index])).nonzero()[:, 0]
+            if not len(queries) or not len(keys):
+                continue
+            bias = None
+            if self.hole_key_weight not in (0, 1):
+                weight = torch.where(in_hole[index, keys], self.hole_key_weight, 1.0)
+                bias = weight.log().to(features.dtype)
+            k, v = key[index, keys][None], value[index, keys][None]
+            for start in range(0, len(queries), self.chunk):
+                rows = queries[start : start + self.chunk]
+                read[index, rows] = F.scaled_dot_product_attention(
+                    query[index, rows][None], k, v, attn_mask=bias, scale=1 / self.temperature
+                )[0]
+        return read.transpose(1, 2).reshape(batch, channels, height, width)
+
     def forward(self, features: torch.Tensor, memory: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """The enhancement ``hole * W[a; r]`` (0 at known positions) for features, memory read and hole."""
-        read, _ = self.correlation(features, hole)
-        return hole * self.fuse(torch.cat([read, memory], dim=1))
+        return hole * self.fuse(torch.cat([self.read(features, hole), memory], dim=1))
 
 
 class MemoryFusion(nn.Module):

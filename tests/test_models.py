@@ -103,3 +103,41 @@ def test_boundary_ramp_fades_in_from_the_hole_edge():
     assert torch.equal(ramp[hole == 0], torch.zeros_like(ramp[hole == 0]))
     assert ramp[0, 0, 20, 20] == 1 and 0 < ramp[0, 0, 5, 20] < 0.2 and ramp[0, 0, 8, 20] < ramp[0, 0, 10, 20] < 1
     assert torch.equal(boundary_ramp(hole, 0), hole)
+
+
+def test_precision_option_converts_the_weights_once(image, hole):
+    model = ic.build_model("deepfill.tiny").eval()
+    reference = ic.inpaint(model, image, hole, "resize")
+    half = ic.inpaint(model, image, hole, "resize", precision="bf16")
+    assert model.dtype == torch.bfloat16 and half.dtype == torch.float32
+    assert (half - reference).abs().max() < 0.1 and not torch.equal(half, reference)  # bf16 keeps 8 mantissa bits
+    with pytest.raises(ic.InputError, match="unknown precision"):
+        ic.inpaint(model, image, hole, precision="fp8")
+    assert torch.equal(ic.inpaint(model, image, hole, "resize"), half)  # "auto" keeps the dtype the model has
+    model.use_precision("fp32")
+    assert model.dtype == torch.float32
+
+
+def test_compile_without_a_compiler_warns_and_runs_eagerly(image, hole, monkeypatch, tmp_path):
+    model = ic.build_model("deepfill.tiny").eval()
+    reference = ic.inpaint(model, image, hole, "resize")
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without c++, g++ or clang++
+    with pytest.warns(RuntimeWarning, match="needs a C\\+\\+ compiler.*runs uncompiled"):
+        out = ic.inpaint(model, image, hole, "resize", compile=True)
+    assert torch.equal(out, reference) and "forward" not in model.generator.__dict__
+    with pytest.warns(RuntimeWarning, match="has no network to compile"):
+        assert ic.load_model("opencv.telea").compile_for(64) is None
+
+
+@pytest.mark.slow
+def test_compiled_model_gives_the_eager_output():
+    model = ic.build_model("deepfill.tiny").eval()
+    image = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    hole = torch.zeros(1, 1, 64, 64)
+    hole[..., 16:40, 20:44] = 1
+    eager = model.predict(image, hole)
+    seconds = model.compile_for(64)
+    assert seconds is not None and seconds > 0 and model.compile_for(64) == 0.0  # compiled once per size
+    torch.testing.assert_close(model.predict(image, hole), eager, rtol=1e-4, atol=1e-4)
+    model.uncompile()
+    assert "forward" not in model.generator.__dict__

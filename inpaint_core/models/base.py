@@ -16,6 +16,9 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from ..options import PRECISIONS
+
+_DTYPES = dict(zip(PRECISIONS[1:], (torch.float32, torch.float16, torch.bfloat16)))
 
 
 class InpaintModel(nn.Module):
@@ -82,15 +85,26 @@ class InpaintModel(nn.Module):
         """The modules :meth:`compile_for` compiles (``compile_modules`` by default)."""
         return [self.get_submodule(name) for name in self.compile_modules]
 
-    def compile_for(self, height: int, width: int | None = None) -> float | None:
-        """Opt in to ``torch.compile`` for inputs of ``height x width`` (the working size the pipeline's ``crop`` and
-        ``resize`` strategies always feed): compiles now on a warm-up prediction and returns the seconds that took.
+    def use_precision(self, precision: str) -> None:
+        """Convert the weights in place to ``"fp32"``, ``"fp16"`` or ``"bf16"`` (nothing when they already are, or
+        for ``"auto"``)."""
+        if precision not in PRECISIONS:
+            raise InputError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        if precision != "auto" and self.dtype != _DTYPES[precision]:
+            self.to(_DTYPES[precision])
 
-        Each further size compiles once more on first use (``dynamic=False``: one graph per size, cached by
-        ``torch.compile``). Returns None, with a warning that says why, when there is nothing to compile or no
-        compiler works; the model then runs as before (eagerly). :meth:`uncompile` undoes it.
+    def compile_for(self, height: int, width: int | None = None) -> float | None:
+        """Opt in to ``torch.compile`` for inputs of ``height x width`` (the working size): compiles on a warm-up
+        prediction at that size unless done before, and returns the seconds that took (0 when cached).
+
+        Other sizes compile once each on first use (``dynamic=False``: one graph per size, cached by
+        ``torch.compile``; past its cache limit of 8 sizes it runs eagerly). Returns None, with a warning that says
+        why, when there is nothing to compile or no compiler works; the model then runs as before (eagerly).
+        :meth:`uncompile` undoes it.
         """
         width = width or height
+        if (height, width) in self.__dict__.get("_compiled_sizes", ()):
+            return 0.0
         targets = self.compile_targets()
         reason = None
         if not targets:
@@ -99,17 +113,20 @@ class InpaintModel(nn.Module):
             reason = "torch.compile's CPU backend needs a C++ compiler (c++, g++ or clang++ on PATH); none was found"
         if reason is None:
             for module in targets:
-                module.forward = torch.compile(module.forward, dynamic=False)
+                if "forward" not in module.__dict__:
+                    module.forward = torch.compile(module.forward, dynamic=False)
             image = torch.rand(1, 3, height, width, device=self.device, dtype=self.dtype)
             hole = torch.zeros(1, 1, height, width, device=self.device, dtype=self.dtype)
             hole[..., height // 4 : height // 2, width // 4 : width // 2] = 1
             start = time.perf_counter()
             try:
                 self.predict(image, hole)
-                return time.perf_counter() - start
             except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager mode
                 self.uncompile()
                 reason = f"torch.compile failed ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+            else:
+                self.__dict__.setdefault("_compiled_sizes", set()).add((height, width))
+                return time.perf_counter() - start
         warnings.warn(f"{reason}; {self.name} runs uncompiled", RuntimeWarning, stacklevel=2)
         return None
 
@@ -117,6 +134,7 @@ class InpaintModel(nn.Module):
         """Back to eager execution after :meth:`compile_for`."""
         for module in self.compile_targets():
             module.__dict__.pop("forward", None)
+        self.__dict__.pop("_compiled_sizes", None)
 
     def check_input(self, image: torch.Tensor, hole: torch.Tensor) -> None:
         """Raise :class:`InputError` unless ``image`` and ``hole`` have the layout and size this network takes."""

@@ -26,13 +26,16 @@ from ..inpaint_core import (
     load_model_file,
     ready_models,
 )
+from ..inpaint_core.examples import example
 from ..inpaint_core.faces import ALIGNED_MARGIN, aligned_box, detect_faces
 from ..inpaint_core.hub import parse_repo_id
 from ..inpaint_core.image_ops import prepare_inputs
 from ..inpaint_core.masks.generators import generate_mask
-from ..inpaint_core.masks.ops import feather, grow
+from ..inpaint_core.masks.ops import feather, fill_holes, grow
 from ..inpaint_core.models.base import InpaintModel
+from ..inpaint_core.outpaint import extend_canvas
 from ..inpaint_core.pipeline import inpaint, inpaint_detailed
+from ..inpaint_core.regions import StitchRecord, crop_regions, stitch_regions
 
 Progress = Callable[[int, int], None]
 Box = tuple[int, int, int, int]  # (top, left, bottom, right), exclusive ends
@@ -196,6 +199,27 @@ def adjust_mask(
     return mask_to_comfy(hole)
 
 
+def clean_mask(mask: torch.Tensor, ignore_below: float = 0, fill_enclosed: bool = False,
+               invert: bool = False) -> torch.Tensor:
+    """Zero the values below ``ignore_below``, fill the areas the mask encloses (holes inside a painted shape), then
+    invert (1 - mask), each when asked, in that order. Returns a MASK ``[B, H, W]``."""
+    hole = mask_to_core(mask).float()
+    if ignore_below > 0:
+        hole = torch.where(hole < ignore_below, torch.zeros_like(hole), hole)
+    if fill_enclosed:
+        hole = fill_holes(hole, max(ignore_below, 0.5))
+    return mask_to_comfy(1 - hole if invert else hole)
+
+
+def extend_image(image: torch.Tensor, left: int, top: int, right: int, bottom: int, *, overlap: int = 0,
+                 fill: str = "edge", mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The image with a wider canvas and the MASK of the new area (``inpaint_core.outpaint.extend_canvas``)."""
+    hole = None if mask is None else mask_to_core(mask)
+    extended, new_hole = extend_canvas(image_to_core(image), left, top, right, bottom, overlap=overlap, fill=fill,
+                                       hole=hole)
+    return image_to_comfy(extended), mask_to_comfy(new_hole)
+
+
 def prefill(image: torch.Tensor, mask: torch.Tensor, method: str = "telea", radius: int = 5) -> torch.Tensor:
     """Fill the masked area before another step: OpenCV's Telea or Navier-Stokes, or neutral grey (0.5).
 
@@ -212,6 +236,34 @@ def prefill(image: torch.Tensor, mask: torch.Tensor, method: str = "telea", radi
     engine = build_model(_OPENCV_PRESETS[method], radius=int(radius))
     return image_to_comfy(inpaint(engine, core_image, hole, "original"))
 
+
+
+# ---------------------------------------------------------------------------------------------------- regions
+
+
+def crop_holes(
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    margin: int = 64,
+    target_size: int = 512,
+    multiple: int = 8,
+    prefill: str | InpaintModel = "none",
+    threshold: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor, StitchRecord]:
+    """Every hole region of a ComfyUI batch as one IMAGE batch, its MASK batch and the record for :func:`stitch_holes`
+    (see ``inpaint_core.regions``)."""
+    crops, holes, record = crop_regions(image_to_core(image), mask_to_core(mask), margin=margin,
+                                        target_size=target_size, multiple=multiple, prefill=prefill,
+                                        threshold=threshold)
+    return image_to_comfy(crops), mask_to_comfy(holes), record
+
+
+def stitch_holes(record: StitchRecord, crops: torch.Tensor, feather_pixels: float = 8,
+                 color_match: bool = False) -> torch.Tensor:
+    """The processed crops of :func:`crop_holes` pasted back into their images (IMAGE out)."""
+    return image_to_comfy(stitch_regions(record, image_to_core(crops)[:, :3], feather_pixels=feather_pixels,
+                                         color_match=color_match))
 
 
 # ---------------------------------------------------------------------------------------------------- faces
@@ -307,6 +359,12 @@ def _padded(tensor: torch.Tensor, box: Box, mode: str = "replicate") -> torch.Te
     height, width = tensor.shape[-2:]
     pads = (max(0, -left), max(0, right - width), max(0, -top), max(0, bottom - height))
     return F.pad(_window(tensor, box), pads, mode=mode)
+
+
+def example_image(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One of ``inpaint_core.examples.EXAMPLES`` as an IMAGE and its MASK."""
+    image, hole = example(name)
+    return image_to_comfy(image), mask_to_comfy(hole)
 
 
 def generate_masks(kind: str, height: int, width: int, batch: int = 1, seed: int = 0) -> torch.Tensor:

@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "tests" / "workflows").glob("*.json"))
 EXAMPLES = sorted((ROOT / "example_workflows").glob("*.json"))
 NODE_IDS = ("InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
-            "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask")
+            "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask", "InpaintGAN_CropRegions",
+            "InpaintGAN_StitchRegions", "InpaintGAN_ExtendCanvas", "InpaintGAN_CleanMask", "InpaintGAN_ExampleImage")
 PACK = "comfyui-inpaint-gan"
 #: Fresh weights of each network family's tiny preset, so that its workflow's path through the network runs before
 #: trained weights exist (the output is noise in the hole, the image elsewhere).

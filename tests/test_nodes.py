@@ -22,7 +22,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 PACK = str(ROOT).replace(".", "_x_")  # the module name ComfyUI gives a pack folder
 OUR_NODES = {"InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
-             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask"}
+             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask", "InpaintGAN_CropRegions",
+             "InpaintGAN_StitchRegions", "InpaintGAN_ExtendCanvas", "InpaintGAN_CleanMask", "InpaintGAN_ExampleImage"}
 CORE_NODES = {"LoadImage", "SaveImage", "MaskToImage"}
 
 
@@ -282,6 +283,56 @@ def test_face_crop_without_a_face_says_what_to_do(comfy):
         pytest.skip("this OpenCV has no Haar cascades (5.x)")
     with pytest.raises(comfy.ic.InputError, match="assume_aligned"):
         comfy.logic.crop_faces(scene(), holes(), 64)
+
+
+def test_crop_any_node_stitch(comfy):
+    """Crop -> a step that is not ours (here: invert the crops) -> Stitch, on two images with three regions."""
+    nodes, image = comfy.nodes, scene(2)
+    mask = holes(2, boxes=((5, 5, 12, 14), (30, 40, 40, 55)))
+    mask[1] = holes(boxes=((20, 20, 28, 30),))[0]
+    crops, masks, record = nodes["InpaintGAN_CropRegions"].execute(
+        image, mask, context_margin=4, target_size=40, padding_multiple=16, prefill="telea", mask_threshold=0.1).args
+    assert crops.shape == (3, 48, 48, 3) and masks.shape == (3, 48, 48)
+    assert [region.index for region in record.regions] == [0, 0, 1]
+    stitched = nodes["InpaintGAN_StitchRegions"].execute(record, 1 - crops, feather=0.0, color_match=False).args[0]
+    keep = mask[..., None].expand_as(image) == 0
+    assert stitched.shape == image.shape and torch.equal(stitched[keep], image[keep])
+    changed = (stitched - image).abs().amax(-1) > 0.05
+    assert torch.equal(changed, mask > 0)  # every hole pixel came back from the processed crops
+    model = comfy.ic.build_model("opencv.ns")
+    prefilled = nodes["InpaintGAN_CropRegions"].execute(image, mask, 4, 0, 8, "model", 0.1, model=model).args[0]
+    assert prefilled.shape[1] % 8 == 0 and prefilled.shape[2] % 8 == 0
+    with pytest.raises(comfy.ic.InputError, match="no model is connected"):
+        nodes["InpaintGAN_CropRegions"].execute(image, mask, 4, 0, 8, "model", 0.1)
+    with pytest.raises(comfy.ic.InputError, match="2 processed crops for 3 regions"):
+        nodes["InpaintGAN_StitchRegions"].execute(record, crops[:2], feather=0.0, color_match=False)
+
+
+def test_extend_canvas_and_clean_mask_nodes(comfy):
+    nodes = comfy.nodes
+    image, mask = nodes["InpaintGAN_ExtendCanvas"].execute(scene(), 0, 8, 16, 0, overlap=4, fill="edge").args
+    assert image.shape == (1, 56, 80, 3) and mask.shape == (1, 56, 80)
+    assert mask[0, :12].min() == 1 and mask[0, :, -20:].min() == 1 and mask[0, 12:, :60].max() == 0
+    model = comfy.ic.build_model("opencv.telea")
+    filled = nodes["InpaintGAN_Inpaint"].execute(model, image, mask, strategy="crop", context_margin=8,
+                                                 feather=0.0, color_match=False, seed=0).args[0]
+    assert torch.equal(filled[0, 12:, :60], scene()[0, 4:, :60])
+    ring = holes(boxes=((5, 5, 25, 25),))
+    ring[0, 10:20, 10:20] = 0
+    ring[0, 40, 60] = 0.05
+    cleaned = nodes["InpaintGAN_CleanMask"].execute(ring, ignore_below=0.1, fill_holes=True, invert=False).args[0]
+    assert torch.equal(cleaned, holes(boxes=((5, 5, 25, 25),)))
+    inverted = nodes["InpaintGAN_CleanMask"].execute(ring, ignore_below=0.0, fill_holes=False, invert=True).args[0]
+    assert torch.allclose(inverted, 1 - ring)
+
+
+def test_example_image_node(comfy):
+    node = comfy.nodes["InpaintGAN_ExampleImage"]
+    image, mask = node.execute("three_holes").args
+    assert image.shape == (1, 384, 512, 3) and mask.shape == (1, 384, 512) and mask.max() == 1
+    assert torch.count_nonzero(node.execute("no_hole").args[1]) == 0
+    with pytest.raises(comfy.ic.InputError, match="unknown example"):
+        node.execute("moon")
 
 
 # ------------------------------------------------------------------------------------------------ the logic

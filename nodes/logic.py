@@ -8,6 +8,7 @@ Nothing in this module imports ComfyUI: what comes from ComfyUI (devices, progre
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,12 +33,16 @@ from ..inpaint_core.hub import parse_repo_id
 from ..inpaint_core.image_ops import prepare_inputs
 from ..inpaint_core.masks.generators import generate_mask
 from ..inpaint_core.masks.ops import feather, fill_holes, grow
+from ..inpaint_core.model_info import model_info, name_of_label
 from ..inpaint_core.models.base import InpaintModel
 from ..inpaint_core.outpaint import extend_canvas
 from ..inpaint_core.pipeline import inpaint, inpaint_detailed
 from ..inpaint_core.regions import StitchRecord, crop_regions, stitch_regions
 
 Progress = Callable[[int, int], None]
+LOG = logging.getLogger("inpaint_gan")
+#: ``original`` warns when the network sees more than this many times its working size's pixels.
+ORIGINAL_WARNING_FACTOR = 4
 Box = tuple[int, int, int, int]  # (top, left, bottom, right), exclusive ends
 
 PREFILL_METHODS = ("telea", "navier-stokes", "neutral")
@@ -84,12 +89,22 @@ def mask_to_comfy(hole: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------------- loading
 
 
-def model_choices(files: Iterable[str]) -> list[str]:
-    """The loader's list: the default (bundled) model, catalog weights, the engines that need no weights, then the
-    user's weights files."""
-    names = [DEFAULT_MODEL, *list_models("weights"), *ready_models()]
-    names = list(dict.fromkeys(names))  # first occurrence of each, in order
-    return names + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
+def model_choices(files: Iterable[str], models_dirs: Iterable[str | Path] = ()) -> list[str]:
+    """The loader's list: the default (bundled) model, catalog weights, the engines that need no weights, each
+    labelled with what it is (``name · bundled · face · 2.6 MB · licence``, see ``inpaint_core.model_info``), then
+    the user's weights files."""
+    names = list(dict.fromkeys([DEFAULT_MODEL, *list_models("weights"), *ready_models()]))
+    labels = [model_info(name, models_dirs).label for name in names]
+    return labels + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
+
+
+def check_choice(choice: str, files: Iterable[str]) -> bool | str:
+    """True when the loader can take ``choice``: a label of any status (a workflow saved before a download says
+    ``download``, the list now says ``cached``), a plain catalog or engine name, or a listed file; else a message."""
+    name = name_of_label(choice)
+    if name in files or name in list_models("weights") or name in ready_models():
+        return True
+    return f"model_name {choice!r} is not a catalog name, an engine or a file in models/inpaint"
 
 
 def load_choice(
@@ -98,21 +113,35 @@ def load_choice(
     *,
     find_file: Callable[[str], str | Path],
     models_dirs: Iterable[str | Path] = (),
+    progress: Progress | None = None,
 ) -> InpaintModel:
     """The model the loader's inputs name, on the CPU in eval mode.
 
     ``hub_repo_id`` (``owner/repo[@revision]``), when given, wins over ``choice``. A ``choice`` ending in
     ``.safetensors`` is a file in ComfyUI's ``inpaint`` folders, found with ``find_file``; anything else is a catalog
-    name (downloaded into the Hugging Face cache when it is in none of ``models_dirs``) or an engine preset.
+    name (downloaded into the Hugging Face cache when it is in none of ``models_dirs``) or an engine preset; a label
+    of :func:`model_choices` stands for its name. ``progress(done, total)`` follows a download.
     """
     repo = hub_repo_id.strip()
     if repo:
         if parse_repo_id(repo) is None:
             raise InputError(f"hub_repo_id {repo!r} is not a Hugging Face repo id: write owner/name[@revision]")
-        return load_model(repo, models_dirs=models_dirs)
+        return load_model(repo, models_dirs=models_dirs, progress=progress)
     if choice.lower().endswith(WEIGHTS_SUFFIX):
         return load_model_file(find_file(choice))
-    return load_model(choice, models_dirs=models_dirs)
+    return load_model(name_of_label(choice), models_dirs=models_dirs, progress=progress)
+
+
+@contextmanager
+def interruptible(model: InpaintModel, check: Callable[[], None]) -> Iterator[InpaintModel]:
+    """Call ``check`` before every layer of ``model`` for the duration of the block, so that a long forward pass
+    (the ``original`` strategy on a large image) can be cancelled between two layers by raising from ``check``."""
+    handles = [module.register_forward_pre_hook(lambda module, args: check()) for module in model.modules()]
+    try:
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 @contextmanager
@@ -160,10 +189,14 @@ def run_inpaint(
     """
     core_image, hole = image_to_core(image), mask_to_core(mask)
     if not bool((hole >= threshold).any()):
+        LOG.warning("Inpaint (GAN): the mask has no value at or above mask_threshold %s, so the image is returned "
+                    "unchanged; paint the area to fill (Load Image: right-click > Open in MaskEditor)", threshold)
         rgb = image_to_comfy(core_image[:, :3])
         if progress is not None:
             progress(1, 1)
         return rgb, torch.zeros_like(rgb)
+    if strategy == "original":
+        warn_original_cost(model, core_image.shape[-2], core_image.shape[-1], core_image.shape[0])
     generator = torch.Generator(device=model.device).manual_seed(int(seed))
     try:
         result = inpaint_detailed(
@@ -178,6 +211,20 @@ def run_inpaint(
     output = image_to_comfy(result.image)
     extra = next((result.extras[name] for name in model.extra_outputs if name in result.extras), None)
     return output, torch.zeros_like(output) if extra is None else image_to_comfy(extra[:, :3])
+
+
+def warn_original_cost(model: InpaintModel, height: int, width: int, batch: int = 1) -> float:
+    """Log a warning when the ``original`` strategy makes a learned network see many times its working size; returns
+    that factor (pixels seen / the working size's pixels)."""
+    factor = batch * height * width / model.working_size**2
+    if factor > ORIGINAL_WARNING_FACTOR and any(True for _ in model.parameters()):
+        LOG.warning(
+            "Inpaint (GAN): 'original' runs %s on %d image(s) of %dx%d, %.0fx the pixels of its %dx%d working size: "
+            "expect about %.0fx the time of one 'crop' region, or more (its attention grows faster than the pixels). "
+            "Cancel stops it between two layers; 'crop' costs what the holes need.",
+            model.name, batch, height, width, factor, model.working_size, model.working_size, factor,
+        )
+    return factor
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

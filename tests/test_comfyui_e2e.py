@@ -29,9 +29,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw, ImageFilter
 
 from inpaint_core import build_model, list_models, save_model
+from inpaint_core.examples import example
+from inpaint_core.masks.generators import generate_mask
+from inpaint_core.masks.ops import grow
+from inpaint_core.model_info import name_of_label
+from inpaint_core.outpaint import extend_canvas
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "tests" / "workflows").glob("*.json"))
@@ -46,6 +52,8 @@ UNTRAINED = {family: f"{family}-tiny-untrained.safetensors" for family in ("ctsd
              if f"{family}.tiny" in list_models("presets")}
 GRID = "inpaint_gan_grid.png"  # 30 separate holes: 30 regions for the crop strategy
 START_TIMEOUT, RUN_TIMEOUT = 300, 600
+#: A folder to keep each checked output picture in (to look at), when set.
+REPORT_DIR = os.environ.get("INPAINT_E2E_REPORT_DIR")
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("COMFYUI_DIR"),
@@ -217,6 +225,34 @@ def test_cancel_stops_a_running_inpaint(server):
     assert "execution_interrupted" in [message[0] for message in status["messages"]], status
 
 
+OFFLINE = os.environ.get("HF_HUB_OFFLINE", "1") == "1"
+
+
+@pytest.mark.skipif(OFFLINE, reason="run with HF_HUB_OFFLINE=0 (and no network, or HF_ENDPOINT at a closed port)")
+def test_download_model_without_network_fails_at_once(server):
+    """A catalog download chosen with no network: the loader's error, from the first attempt (seconds reported)."""
+    offered = json.loads(server.get("/object_info/InpaintGAN_LoadModel"))["InpaintGAN_LoadModel"]
+    options = offered["input"]["required"]["model_name"][1]["options"]
+    download = next(option for option in options if " · download " in option)
+    prompt = {
+        "1": {"class_type": "InpaintGAN_ExampleImage", "inputs": {"example": "landscape"}},
+        "2": {"class_type": "InpaintGAN_LoadModel", "inputs": {"model_name": download, "hub_repo_id": ""}},
+        "3": {"class_type": "InpaintGAN_Inpaint", "inputs": {
+            "model": ["2", 0], "image": ["1", 0], "mask": ["1", 1], "strategy": "crop", "context_margin": 64,
+            "feather": 0.0, "color_match": False, "seed": 0}},
+        "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "inpaint_gan/nonet"}},
+    }
+    started = time.monotonic()
+    prompt_id = server.post("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})["prompt_id"]
+    status = wait_for(server, prompt_id, "the run without network", poll=0.05)["status"]
+    report("download model without network: Run to error", {"model": download,
+                                                             "seconds": round(time.monotonic() - started, 2)})
+    errors = [message[1] for message in status["messages"] if message[0] == "execution_error"]
+    assert errors and errors[0]["node_type"] == "InpaintGAN_LoadModel", status
+    assert "cannot reach" in errors[0]["exception_message"], errors[0]["exception_message"]
+
+
+@pytest.mark.skipif(not OFFLINE, reason="the server runs with HF_HUB_OFFLINE=0")
 def test_offline_download_error_reaches_the_user(server):
     """With HF_HUB_OFFLINE=1 (set for the server), a Hub repo not in the cache fails with the library's message."""
     prompt = {
@@ -235,7 +271,7 @@ def test_offline_download_error_reaches_the_user(server):
     assert "offline mode is on" in errors[0]["exception_message"], errors[0]["exception_message"]
 
 
-def wait_for(server: Server, prompt_id: str, name: str) -> dict:
+def wait_for(server: Server, prompt_id: str, name: str, poll: float = 0.5) -> dict:
     """The history entry of a finished prompt."""
     deadline = time.monotonic() + RUN_TIMEOUT
     while True:
@@ -243,7 +279,45 @@ def wait_for(server: Server, prompt_id: str, name: str) -> dict:
         if prompt_id in history and history[prompt_id].get("status", {}).get("completed") is not None:
             return history[prompt_id]
         assert time.monotonic() < deadline, f"{name} did not finish in {RUN_TIMEOUT} s"
-        time.sleep(0.5)
+        time.sleep(poll)
+
+
+def expected_input(prompt: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The picture (``[H, W, 3]`` in [0, 1]) and hole (``[H, W]`` bool) a workflow starts from, when it starts from
+    an Example Image node (extended as its Extend Canvas node says), else None."""
+    example_node = next((node for node in prompt.values() if node["class_type"] == "InpaintGAN_ExampleImage"), None)
+    if example_node is None:
+        return None
+    image, hole = example(example_node["inputs"]["example"])
+    for node in prompt.values():
+        if node["class_type"] == "InpaintGAN_GenerateMask":
+            inputs = node["inputs"]
+            hole = generate_mask(inputs["kind"], image.shape[-2], image.shape[-1],
+                                 torch.Generator().manual_seed(inputs["seed"]))[None, None].float()
+        if node["class_type"] == "InpaintGAN_ExtendCanvas":
+            sides = {key: node["inputs"][key] for key in ("left", "top", "right", "bottom")}
+            image, hole = extend_canvas(image, **sides, overlap=node["inputs"]["overlap"], fill=node["inputs"]["fill"])
+    return image[0].permute(1, 2, 0).numpy(), hole[0, 0].numpy() > 0.5
+
+
+def check_output(picture: Image.Image, start: tuple[np.ndarray, np.ndarray], name: str) -> dict[str, float]:
+    """The hole changed (mean change there > 0.02) and the far pixels (more than 48 px from it) did not (8-bit)."""
+    image, hole = start
+    output = np.asarray(picture.convert("RGB"), dtype=np.float32) / 255
+    assert output.shape == image.shape, f"{name}: output {output.shape}, input {image.shape}"
+    change = np.abs(output - image).max(-1)
+    far = ~(grow(torch.from_numpy(hole).float()[None, None], 48)[0, 0].numpy() > 0)
+    numbers = {"hole_change": float(change[hole].mean()), "far_change_max": float(change[far].max()),
+               "hole_pixels": int(hole.sum()), "far_pixels": int(far.sum())}
+    assert numbers["hole_change"] > 0.02 and numbers["far_change_max"] <= 1 / 255 + 1e-6, (name, numbers)
+    return numbers
+
+
+def report(what: str, numbers: dict) -> None:
+    """Append a measurement to ``REPORT_DIR/numbers.jsonl`` when a report folder is set."""
+    if REPORT_DIR:
+        with open(Path(REPORT_DIR) / "numbers.jsonl", "a") as handle:
+            handle.write(json.dumps({"what": what, **numbers}) + "\n")
 
 
 def run_workflow(server: Server, prompt: dict, name: str) -> None:
@@ -251,12 +325,16 @@ def run_workflow(server: Server, prompt: dict, name: str) -> None:
     options = offered["input"]["required"]["model_name"][0]
     if isinstance(options, str):  # newer ComfyUI: ["COMBO", {"options": [...]}]
         options = offered["input"]["required"]["model_name"][1]["options"]
+    offered_names = {name_of_label(option) for option in options}
     for node in prompt.values():
         model = node["inputs"].get("model_name")
-        if node["class_type"] == "InpaintGAN_LoadModel" and model not in options:
+        if node["class_type"] == "InpaintGAN_LoadModel" and name_of_label(model) not in offered_names:
             pytest.skip(f"the loader does not offer {model!r} yet (its weights are not in the catalog)")
+    start = expected_input(prompt)
+    started = time.monotonic()
     prompt_id = server.post("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})["prompt_id"]
     entry = wait_for(server, prompt_id, name)
+    report(name, {"status": entry["status"]["status_str"], "seconds": round(time.monotonic() - started, 1)})
     assert entry["status"]["status_str"] == "success", f"{name}: {json.dumps(entry['status'], indent=1)}"
     saved = [node for node, spec in prompt.items() if spec["class_type"] == "SaveImage"]
     for node in saved:
@@ -265,6 +343,11 @@ def run_workflow(server: Server, prompt: dict, name: str) -> None:
         query = urllib.parse.urlencode({key: images[0][key] for key in ("filename", "subfolder", "type")})
         picture = Image.open(io.BytesIO(server.get(f"/view?{query}")))
         assert picture.size[0] >= 64 and picture.size[1] >= 64, picture.size
+        prefix = prompt[node]["inputs"]["filename_prefix"]
+        if start is not None and not prefix.endswith(("_mask", "_crops")):
+            report(f"{name} -> {prefix}", check_output(picture, start, f"{name} -> {prefix}"))
+            if REPORT_DIR:
+                picture.save(Path(REPORT_DIR) / f"{prefix.replace('/', '_')}.png")
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ PACK = str(ROOT).replace(".", "_x_")  # the module name ComfyUI gives a pack fol
 OUR_NODES = {"InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
              "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask", "InpaintGAN_CropRegions",
              "InpaintGAN_StitchRegions", "InpaintGAN_ExtendCanvas", "InpaintGAN_CleanMask", "InpaintGAN_ExampleImage"}
-CORE_NODES = {"LoadImage", "SaveImage", "MaskToImage"}
+CORE_NODES = {"LoadImage", "SaveImage", "MaskToImage", "ImageBlur", "ImageScaleBy"}
 
 
 # ------------------------------------------------------------------------------------------- ComfyUI stand-ins
@@ -196,11 +196,21 @@ def test_loader_lists_and_loads_engines_and_files(comfy):
     loader = comfy.nodes["InpaintGAN_LoadModel"]
     model_name = next(p for p in loader.define_schema().inputs if p.id == "model_name")
     options = model_name.options["options"]
-    assert {"opencv.telea", "opencv.ns", "my_ns.safetensors"} <= set(options) and "notes.txt" not in options
-    assert options[0] == model_name.options["default"] == comfy.ic.DEFAULT_MODEL  # the bundled network, ready offline
+    assert {"opencv.telea · ready · classical · no weights", "my_ns.safetensors"} <= set(options)
+    assert "notes.txt" not in options
+    # the bundled default first, ready offline, saying what it is
+    assert options[0] == model_name.options["default"]
+    assert options[0].startswith(f"{comfy.ic.DEFAULT_MODEL} · bundled · face · ") and " MB · " in options[0]
+    assert all(" · download " in label for label in options if label.startswith("psp-ffhq-encode"))
     model = loader.execute("my_ns.safetensors").args[0]
     assert (model.name, model.config.radius) == ("opencv.ns", 2)
     assert loader.execute("opencv.telea", hub_repo_id="  ").args[0].name == "opencv.telea"
+    # a label (of any status: saved before a download) and a plain name both load and validate
+    assert loader.execute("opencv.ns · cached · classical").args[0].name == "opencv.ns"
+    assert loader.validate_inputs("psp-ffhq-encode · cached · face") is True
+    assert loader.validate_inputs("my_ns.safetensors") is True and loader.validate_inputs(options[0]) is True
+    assert "not a catalog name" in loader.validate_inputs("isfrnet-ffhq")
+    assert (comfy.tmp / "models" / "inpaint").is_dir()  # created when the pack loads
 
 
 def test_loader_errors_say_what_to_do(comfy, monkeypatch, tmp_path):
@@ -378,6 +388,34 @@ def test_mask_semantics(comfy):
     assert logic.run_inpaint(model, rgba, holes())[0].shape == image.shape
     with pytest.raises(comfy.ic.InputError, match="unknown strategy"):
         logic.run_inpaint(model, image, holes(), strategy="tile")
+
+
+def test_no_silent_no_ops(comfy, caplog):
+    """An empty mask and a long 'original' run are said in the log; a forward pass can be cancelled between layers."""
+    logic, image = comfy.logic, scene()
+    with caplog.at_level("WARNING", logger="inpaint_gan"):
+        logic.run_inpaint(comfy.ic.build_model("opencv.telea"), image, torch.zeros(1, 48, 64))
+    assert "returned unchanged" in caplog.text
+    network = comfy.ic.build_model("deepfill.tiny")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="inpaint_gan"):
+        factor = logic.warn_original_cost(network, 1024, 1024)
+    assert factor == 1024 * 1024 / network.working_size**2 and "'original' runs" in caplog.text
+    assert logic.warn_original_cost(comfy.ic.build_model("opencv.telea"), 4096, 4096) > 4  # no weights: no warning
+    assert caplog.text.count("'original' runs") == 1
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        raise Interrupted
+
+    with pytest.raises(Interrupted), logic.interruptible(network, cancel):
+        logic.run_inpaint(network, image, holes(), strategy="original")
+    assert len(calls) == 1  # the first layer stopped it
+    logic.run_inpaint(network, image, holes(), strategy="original")  # the hooks are gone after the block
+    schema = comfy.nodes["InpaintGAN_Inpaint"].define_schema()
+    seed = next(port for port in schema.inputs if port.id == "seed")
+    assert seed.options["control_after_generate"] is False  # the editor keeps the seed fixed
 
 
 def test_seed_is_a_generator_and_extras_are_returned(comfy):

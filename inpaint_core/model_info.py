@@ -30,11 +30,16 @@ class ModelInfo:
     @property
     def label(self) -> str:
         """``name · status · kind · size · licence``, e.g. ``psp-ffhq-encode · download 1.2 GB · face · ...``."""
-        size = f" {format_size(self.size_bytes)}" if self.size_bytes and self.status == "download" else ""
-        parts = [self.name, self.status + size, self.kind]
-        if self.size_bytes and self.status != "download":
-            parts.append(format_size(self.size_bytes))
-        return SEPARATOR.join(parts + [self.license])
+        status, *rest = self.details.split(SEPARATOR)
+        return SEPARATOR.join([self.name, status, self.kind, *rest])
+
+    @property
+    def details(self) -> str:
+        """``status · size · licence`` (a download's size follows its status: ``download 1.2 GB · ...``)."""
+        if self.size_bytes and self.status == "download":
+            return SEPARATOR.join([f"download {format_size(self.size_bytes)}", self.license])
+        size = [format_size(self.size_bytes)] if self.size_bytes else []
+        return SEPARATOR.join([self.status, *size, self.license])
 
 
 def model_info(name: str, models_dirs: Iterable[str | Path] = ()) -> ModelInfo | None:

@@ -367,6 +367,24 @@ def editor(server):
         browser.close()
 
 
+#: Scale and shift the canvas so that the whole graph shows below the editor's tab bar.
+FIT_GRAPH = """async () => {
+    const settings = window.app.extensionManager?.setting;
+    if (settings) {  // text at any zoom, no minimap over the graph
+        await settings.set("LiteGraph.Canvas.MinFontSizeForLOD", 1);
+        await settings.set("Comfy.Minimap.Visible", false);
+    }
+    const nodes = window.app.graph._nodes, canvas = window.app.canvas;
+    canvas._min_font_size_for_lod = 1;
+    const right = Math.max(...nodes.map((n) => n.pos[0] + n.size[0]));
+    const bottom = Math.max(...nodes.map((n) => n.pos[1] + n.size[1]));
+    const scale = Math.min(1, (canvas.canvas.width - 120) / right, (canvas.canvas.height - 160) / bottom);
+    canvas.ds.scale = scale;
+    canvas.ds.offset = [50 / scale, 110 / scale];
+    canvas.setDirty(true, true);
+}"""
+
+
 @pytest.mark.parametrize("workflow", EXAMPLES, ids=[path.stem for path in EXAMPLES])
 def test_editor_turns_the_example_into_its_api_copy(editor, workflow):
     graph = json.loads(workflow.read_text())
@@ -375,8 +393,7 @@ def test_editor_turns_the_example_into_its_api_copy(editor, workflow):
     prompt = editor.evaluate(script, graph)
     if REPORT_DIR:  # what the user sees: the graph, fitted to the window
         editor.keyboard.press("Escape")  # the template browser a fresh install opens with
-        editor.evaluate("() => { window.app.canvas.ds.scale = 0.62; window.app.canvas.ds.offset = [10, 10]; "
-                        "window.app.canvas.setDirty(true, true); }")
+        editor.evaluate(FIT_GRAPH)
         editor.wait_for_timeout(500)
         editor.screenshot(path=str(Path(REPORT_DIR) / f"editor_{workflow.stem}.png"))
     expected = json.loads((ROOT / "tests" / "workflows" / workflow.name).read_text())

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from inpaint_core import build_model, list_models, save_model
 from inpaint_core.examples import example
@@ -74,34 +74,10 @@ def scene(width: int, height: int, holes: list[tuple[int, int, int, int]]) -> Im
     return image
 
 
-def face(side: int = 256) -> Image.Image:
-    """A blurred cartoon face (hair, brows, eyes, nose, mouth) that OpenCV's frontal-face cascade detects."""
-    picture = Image.new("RGB", (side, side), (70, 80, 90))
-    draw = ImageDraw.Draw(picture)
-
-    def box(*values: float) -> list[int]:
-        return [round(v * side / 256) for v in values]
-
-    draw.ellipse(box(48, 40, 208, 240), fill=(205, 170, 145))
-    draw.pieslice(box(38, 10, 218, 120), 180, 360, fill=(50, 35, 30))
-    for x in (95, 161):
-        draw.ellipse(box(x - 22, 95, x + 22, 105), fill=(60, 45, 40))
-        draw.ellipse(box(x - 16, 111, x + 16, 129), fill=(40, 30, 30))
-    draw.line(box(128, 120, 128, 155), fill=(230, 200, 180), width=max(1, round(6 * side / 256)))
-    draw.ellipse(box(116, 154, 140, 166), fill=(150, 110, 95))
-    draw.ellipse(box(98, 185, 158, 205), fill=(120, 60, 60))
-    return picture.filter(ImageFilter.GaussianBlur(3 * side / 256))
-
-
 def input_images() -> dict[str, Image.Image]:
-    portrait = scene(480, 320, [])
-    portrait.paste(face(), (120, 40))
-    ImageDraw.Draw(portrait).rectangle((225, 220, 275, 250), fill=(0, 0, 0, 0))  # a hole over the mouth
+    """The pictures the tests that start from LoadImage use (the example workflows need none)."""
     return {
         "inpaint_gan_scene.png": scene(512, 384, [(100, 80, 180, 150), (300, 220, 400, 300)]),
-        "inpaint_gan_scene_large.png": scene(2048, 1536, [(400, 300, 560, 420), (1500, 1000, 1620, 1180)]),
-        "inpaint_gan_face.png": portrait,
-        "inpaint_gan_photo.png": scene(512, 384, []),
         GRID: scene(1024, 768, [(x, y, x + 20, y + 20) for x in range(40, 1000, 160) for y in range(40, 740, 150)]),
     }
 

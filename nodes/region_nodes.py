@@ -6,9 +6,11 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from ..inpaint_core import InputError
+from ..inpaint_core.options import InpaintOptions
 from ..inpaint_core.regions import PREFILLS
 from . import logic, runtime
 from .model_nodes import CATEGORY, InpaintGANModel
+from .option_widgets import option_widgets
 
 #: What Stitch needs to paste the crops back (``inpaint_core.regions.StitchRecord``).
 StitchRecord = io.Custom("INPAINT_GAN_STITCH")
@@ -31,16 +33,14 @@ class CropRegions(io.ComfyNode):
             inputs=[
                 io.Image.Input("image"),
                 io.Mask.Input("mask", tooltip="1 = inpaint; each connected region becomes one crop"),
-                io.Int.Input("context_margin", default=64, min=0, max=2048, step=8,
-                             tooltip="Pixels of context around each region; keep it at least Stitch's feather"),
+                *option_widgets(InpaintOptions, ("margin",)),
                 io.Int.Input("target_size", default=512, min=0, max=8192, step=8,
                              tooltip="Longer side of every crop after scaling; 0 keeps each crop's size"),
                 io.Int.Input("padding_multiple", default=8, min=1, max=256,
                              tooltip="The crops' sides are padded up to a multiple of this (8 for latent models)"),
                 io.Combo.Input("prefill", options=[*PREFILLS, MODEL_PREFILL], default="none",
                                tooltip="Fill the holes before cropping; 'model' uses the connected model"),
-                io.Float.Input("mask_threshold", default=0.1, min=0.01, max=1.0, step=0.01,
-                               tooltip="Mask values at or above this are holes; softer values only blend"),
+                *option_widgets(InpaintOptions, ("threshold",)),
                 InpaintGANModel.Input("model", optional=True, tooltip="For prefill = model"),
             ],
             outputs=[
@@ -51,10 +51,9 @@ class CropRegions(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, image, mask, context_margin: int, target_size: int, padding_multiple: int, prefill: str,
-                mask_threshold: float, model=None) -> io.NodeOutput:
-        options = dict(margin=context_margin, target_size=target_size, multiple=padding_multiple,
-                       threshold=mask_threshold)
+    def execute(cls, image, mask, margin: int, target_size: int, padding_multiple: int, prefill: str,
+                threshold: float, model=None) -> io.NodeOutput:
+        options = dict(margin=margin, target_size=target_size, multiple=padding_multiple, threshold=threshold)
         if prefill != MODEL_PREFILL:
             return io.NodeOutput(*logic.crop_holes(image, mask, prefill=prefill, **options))
         if model is None:
@@ -72,20 +71,17 @@ class StitchRegions(io.ComfyNode):
             category=f"{CATEGORY}/regions",
             description=(
                 "Pastes the crops of Crop Hole Regions back, processed by anything that keeps their order and "
-                "aspect (an upscale is undone). Only the holes and a feather band around them change; where regions "
-                "overlap, the first region's pixels win."
+                "aspect (an upscale is undone). Only the holes and a feather_pixels band around them change; where "
+                "regions overlap, the first region's pixels win."
             ),
             inputs=[
                 StitchRecord.Input("stitch"),
                 io.Image.Input("crops", tooltip="The crops of Crop Hole Regions, processed"),
-                io.Float.Input("feather", default=8.0, min=0.0, max=256.0, step=1.0,
-                               tooltip="Pixels outside the hole over which the crops blend into the image"),
-                io.Boolean.Input("color_match", default=False,
-                                 tooltip="Match each crop's colours to the known pixels around its hole"),
+                *option_widgets(InpaintOptions, ("feather_pixels", "color_match")),
             ],
             outputs=[io.Image.Output(display_name="image")],
         )
 
     @classmethod
-    def execute(cls, stitch, crops, feather: float, color_match: bool) -> io.NodeOutput:
-        return io.NodeOutput(logic.stitch_holes(stitch, crops, feather, color_match))
+    def execute(cls, stitch, crops, feather_pixels: float, color_match: bool) -> io.NodeOutput:
+        return io.NodeOutput(logic.stitch_holes(stitch, crops, feather_pixels, color_match))

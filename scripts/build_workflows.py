@@ -36,7 +36,7 @@ SIGNATURES: dict[str, Signature] = {
     "InpaintGAN_LoadModel": Signature((), ("model_name", "hub_repo_id"), (("model", "INPAINT_GAN_MODEL"),)),
     "InpaintGAN_Inpaint": Signature(
         (("model", "INPAINT_GAN_MODEL"), ("image", "IMAGE"), ("mask", "MASK")),
-        ("strategy", "context_margin", "feather", "color_match", "seed", "mask_threshold", "working_size"),
+        ("strategy", "margin", "feather_pixels", "color_match", "seed", "threshold", "working_size"),
         (("image", "IMAGE"), ("extra", "IMAGE")),
     ),
     "InpaintGAN_AdjustMask": Signature((("mask", "MASK"),), ("grow", "feather", "threshold"), (("mask", "MASK"),)),
@@ -56,11 +56,12 @@ SIGNATURES: dict[str, Signature] = {
     ),
     "InpaintGAN_CropRegions": Signature(
         (("image", "IMAGE"), ("mask", "MASK"), ("model", "INPAINT_GAN_MODEL")),
-        ("context_margin", "target_size", "padding_multiple", "prefill", "mask_threshold"),
+        ("margin", "target_size", "padding_multiple", "prefill", "threshold"),
         (("crops", "IMAGE"), ("masks", "MASK"), ("stitch", "INPAINT_GAN_STITCH")),
     ),
     "InpaintGAN_StitchRegions": Signature(
-        (("stitch", "INPAINT_GAN_STITCH"), ("crops", "IMAGE")), ("feather", "color_match"), (("image", "IMAGE"),)
+        (("stitch", "INPAINT_GAN_STITCH"), ("crops", "IMAGE")), ("feather_pixels", "color_match"),
+        (("image", "IMAGE"),),
     ),
     "InpaintGAN_ExtendCanvas": Signature(
         (("image", "IMAGE"), ("mask", "MASK")), ("left", "top", "right", "bottom", "overlap", "fill"),
@@ -89,8 +90,8 @@ def example(name: str) -> Node:
 
 def inpaint_widgets(strategy: str, margin: int = 64, feather: float = 8.0, color_match: bool = False,
                     working_size: int = 0) -> dict[str, object]:
-    return {"strategy": strategy, "context_margin": margin, "feather": feather, "color_match": color_match,
-            "seed": 0, "mask_threshold": 0.1, "working_size": working_size}
+    return {"strategy": strategy, "margin": margin, "feather_pixels": feather, "color_match": color_match,
+            "seed": 0, "threshold": 0.1, "working_size": working_size}
 
 
 def face_workflow(model: str, prefix: str) -> dict[str, Node]:
@@ -149,13 +150,12 @@ WORKFLOWS: dict[str, dict[str, Node]] = {
     "crop_stitch": {
         "load_image": example("three_holes"),
         "crop": Node("InpaintGAN_CropRegions",
-                     {"context_margin": 32, "target_size": 256, "padding_multiple": 8, "prefill": "telea",
-                      "mask_threshold": 0.1},
+                     {"margin": 32, "target_size": 256, "padding_multiple": 8, "prefill": "telea", "threshold": 0.1},
                      {"image": ("load_image", 0), "mask": ("load_image", 1)}),
         "blur": Node("ImageBlur", {"blur_radius": 4, "sigma": 2.0}, {"image": ("crop", 0)},
                      title="ImageBlur (put a sampler here)"),
         "upscale": Node("ImageScaleBy", {"upscale_method": "bicubic", "scale_by": 2.0}, {"image": ("blur", 0)}),
-        "stitch": Node("InpaintGAN_StitchRegions", {"feather": 8.0, "color_match": False},
+        "stitch": Node("InpaintGAN_StitchRegions", {"feather_pixels": 8.0, "color_match": False},
                        {"stitch": ("crop", 2), "crops": ("upscale", 0)}),
         "save": Node("SaveImage", {"filename_prefix": "inpaint_gan/crop_stitch"}, {"images": ("stitch", 0)}),
         "save_crops": Node("SaveImage", {"filename_prefix": "inpaint_gan/crop_stitch_crops"},

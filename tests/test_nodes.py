@@ -230,7 +230,7 @@ def test_inpaint_node_runs_with_progress_and_memory(comfy):
     image, mask = scene(), holes(boxes=((5, 5, 12, 14), (30, 40, 40, 55)))
     comfy.state.bars.clear()
     output, extra = comfy.nodes["InpaintGAN_Inpaint"].execute(
-        model, image, mask, strategy="crop", context_margin=8, feather=0.0, color_match=False, seed=3).args
+        model, image, mask, strategy="crop", margin=8, feather_pixels=0.0, color_match=False, seed=3).args
     assert output.shape == image.shape and extra.shape == image.shape and output.dtype == torch.float32
     keep = mask[..., None].expand_as(image) == 0
     assert torch.equal(output[keep], image[keep])
@@ -246,8 +246,8 @@ def test_cancel_stops_the_run(comfy):
     comfy.state.interrupt = True
     try:
         with pytest.raises(Interrupted):
-            comfy.nodes["InpaintGAN_Inpaint"].execute(model, scene(), holes(), strategy="crop", context_margin=8,
-                                                      feather=0.0, color_match=False, seed=0)
+            comfy.nodes["InpaintGAN_Inpaint"].execute(model, scene(), holes(), strategy="crop", margin=8,
+                                                      feather_pixels=0.0, color_match=False, seed=0)
     finally:
         comfy.state.interrupt = False
 
@@ -277,8 +277,8 @@ def test_face_crop_inpaint_stitch(comfy):
     faces, masks, crops = nodes["InpaintGAN_FaceCrop"].execute(image, mask, size=32, assume_aligned=True, margin=0.26,
                                                                min_face=32).args
     assert faces.shape == (1, 32, 32, 3) and masks.shape == (1, 32, 32) and masks.max() == 1
-    filled = nodes["InpaintGAN_Inpaint"].execute(model, faces, masks, strategy="original", context_margin=0,
-                                                 feather=0.0, color_match=False, seed=0).args[0]
+    filled = nodes["InpaintGAN_Inpaint"].execute(model, faces, masks, strategy="original", margin=0,
+                                                 feather_pixels=0.0, color_match=False, seed=0).args[0]
     stitched = nodes["InpaintGAN_FaceStitch"].execute(crops, filled).args[0]
     keep = mask[..., None].expand_as(image) == 0
     assert stitched.shape == image.shape and torch.equal(stitched[keep], image[keep])
@@ -301,10 +301,11 @@ def test_crop_any_node_stitch(comfy):
     mask = holes(2, boxes=((5, 5, 12, 14), (30, 40, 40, 55)))
     mask[1] = holes(boxes=((20, 20, 28, 30),))[0]
     crops, masks, record = nodes["InpaintGAN_CropRegions"].execute(
-        image, mask, context_margin=4, target_size=40, padding_multiple=16, prefill="telea", mask_threshold=0.1).args
+        image, mask, margin=4, target_size=40, padding_multiple=16, prefill="telea", threshold=0.1).args
     assert crops.shape == (3, 48, 48, 3) and masks.shape == (3, 48, 48)
     assert [region.index for region in record.regions] == [0, 0, 1]
-    stitched = nodes["InpaintGAN_StitchRegions"].execute(record, 1 - crops, feather=0.0, color_match=False).args[0]
+    stitch = nodes["InpaintGAN_StitchRegions"]
+    stitched = stitch.execute(record, 1 - crops, feather_pixels=0.0, color_match=False).args[0]
     keep = mask[..., None].expand_as(image) == 0
     assert stitched.shape == image.shape and torch.equal(stitched[keep], image[keep])
     changed = (stitched - image).abs().amax(-1) > 0.05
@@ -315,7 +316,7 @@ def test_crop_any_node_stitch(comfy):
     with pytest.raises(comfy.ic.InputError, match="no model is connected"):
         nodes["InpaintGAN_CropRegions"].execute(image, mask, 4, 0, 8, "model", 0.1)
     with pytest.raises(comfy.ic.InputError, match="2 processed crops for 3 regions"):
-        nodes["InpaintGAN_StitchRegions"].execute(record, crops[:2], feather=0.0, color_match=False)
+        nodes["InpaintGAN_StitchRegions"].execute(record, crops[:2], feather_pixels=0.0, color_match=False)
 
 
 def test_extend_canvas_and_clean_mask_nodes(comfy):
@@ -324,8 +325,8 @@ def test_extend_canvas_and_clean_mask_nodes(comfy):
     assert image.shape == (1, 56, 80, 3) and mask.shape == (1, 56, 80)
     assert mask[0, :12].min() == 1 and mask[0, :, -20:].min() == 1 and mask[0, 12:, :60].max() == 0
     model = comfy.ic.build_model("opencv.telea")
-    filled = nodes["InpaintGAN_Inpaint"].execute(model, image, mask, strategy="crop", context_margin=8,
-                                                 feather=0.0, color_match=False, seed=0).args[0]
+    filled = nodes["InpaintGAN_Inpaint"].execute(model, image, mask, strategy="crop", margin=8, feather_pixels=0.0,
+                                                 color_match=False, seed=0).args[0]
     assert torch.equal(filled[0, 12:, :60], scene()[0, 4:, :60])
     ring = holes(boxes=((5, 5, 25, 25),))
     ring[0, 10:20, 10:20] = 0

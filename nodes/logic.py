@@ -130,7 +130,12 @@ def load_choice(
         return load_model(repo, models_dirs=models_dirs, progress=progress)
     if choice.lower().endswith(WEIGHTS_SUFFIX):
         return load_model_file(find_file(choice))
-    return load_model(name_of_label(choice), models_dirs=models_dirs, progress=progress)
+    name = name_of_label(choice)
+    info = model_info(name, models_dirs)
+    if info is not None and info.kind == "face":
+        LOG.warning("Load Inpaint GAN Model: %s was trained on aligned faces; put Face Crop / Face Stitch around the "
+                    "Inpaint node for faces, and choose a scene or classical model for other pictures", name)
+    return load_model(name, models_dirs=models_dirs, progress=progress)
 
 
 @contextmanager

@@ -213,6 +213,14 @@ def test_loader_lists_and_loads_engines_and_files(comfy):
     assert (comfy.tmp / "models" / "inpaint").is_dir()  # created when the pack loads
 
 
+def test_loader_says_when_a_model_is_for_faces(comfy, caplog):
+    with caplog.at_level("WARNING", logger="inpaint_gan"):
+        comfy.nodes["InpaintGAN_LoadModel"].execute("opencv.telea")
+        assert "aligned faces" not in caplog.text
+        comfy.nodes["InpaintGAN_LoadModel"].execute(comfy.ic.DEFAULT_MODEL)
+    assert f"{comfy.ic.DEFAULT_MODEL} was trained on aligned faces" in caplog.text
+
+
 def test_loader_errors_say_what_to_do(comfy, monkeypatch, tmp_path):
     loader = comfy.nodes["InpaintGAN_LoadModel"]
     with pytest.raises(comfy.ic.InputError, match="owner/name"):

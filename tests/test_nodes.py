@@ -213,6 +213,15 @@ def test_loader_lists_and_loads_engines_and_files(comfy):
     assert (comfy.tmp / "models" / "inpaint").is_dir()  # created when the pack loads
 
 
+def test_loader_download_fills_the_progress_bar(comfy, local_hub, tmp_path):
+    data = comfy.ic.save_model(comfy.ic.build_model("opencv.telea", radius=4), tmp_path / "m.safetensors").read_bytes()
+    local_hub.commit("someone/telea", {"model.safetensors": data})
+    comfy.state.bars.clear()
+    model = comfy.nodes["InpaintGAN_LoadModel"].execute("opencv.telea", hub_repo_id="someone/telea").args[0]
+    assert model.config.radius == 4
+    assert comfy.state.bars[-1].updates[-1] == (len(data), len(data))  # bytes done / total in ComfyUI's bar
+
+
 def test_loader_says_when_a_model_is_for_faces(comfy, caplog):
     with caplog.at_level("WARNING", logger="inpaint_gan"):
         comfy.nodes["InpaintGAN_LoadModel"].execute("opencv.telea")

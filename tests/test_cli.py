@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 
@@ -98,3 +99,20 @@ def test_folder_split_across_two_processes_matches_one(tmp_path):
     assert "process 2/2" in two.stderr  # each process's progress bar
     for name in names:
         assert (tmp_path / "one" / f"{name}.png").read_bytes() == (tmp_path / "two" / f"{name}.png").read_bytes()
+
+
+def test_shares_cover_every_job_once_and_bad_ranks_are_errors(monkeypatch):
+    from inpaint_core.errors import InpaintError
+    from inpaint_core.sharding import share
+
+    jobs = list("abcdefg")
+    shares = []
+    for rank in range(3):
+        monkeypatch.setenv("RANK", str(rank))
+        monkeypatch.setenv("WORLD_SIZE", "3")
+        shares.append(share(jobs))
+    assert sorted(index for part in shares for index, _ in part) == list(range(7))
+    assert [len(part) for part in shares] == [3, 2, 2]
+    monkeypatch.setenv("RANK", "3")
+    with pytest.raises(InpaintError, match="RANK=3 and WORLD_SIZE=3"):
+        share(jobs)

@@ -21,6 +21,15 @@ UTKFACE_LICENSE = (
     "copyright of their owners"
 )
 UTKFACE_TRAIN = "UTKFace aligned and cropped faces, train split (15,000 images of 200x200)"
+#: Licence of the weights we trained on the scene photos (bundled): every source set is for research use.
+SCENES_LICENSE = (
+    "research use only: trained on public research datasets (BSDS500, CamVid, SUN, COCO samples, Kodak, McMaster, "
+    "PolyU) whose images are for non-commercial research and remain the copyright of their owners"
+)
+SCENES_TRAIN = (
+    "4,461 scene photos (BSDS500 train/test, CamVid, SUN scenes, COCO 2017 samples, Kodak, McMaster, PolyU clean; "
+    "none of them in the scene evaluation sets), longest side 320"
+)
 #: The model the nodes and the app preselect: a bundled network, so it works offline on a fresh install.
 DEFAULT_MODEL = "mdrn-compact-utkface"
 

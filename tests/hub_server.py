@@ -4,7 +4,8 @@ Downloads: ``HEAD``/``GET .../resolve/<revision>/<file>``. Uploads, as ``HfApi.c
 (huggingface_hub 2.4) call them: ``POST /api/repos/create``, ``POST /api/validate-yaml`` (model cards), ``POST
 /api/models/<repo>/preupload/<revision>`` (answered "regular" for every file, so no LFS or Xet transfer is needed)
 and ``POST /api/models/<repo>/commit/<revision>`` (an NDJSON body: a header line, then base64 files and deletions);
-``GET /api/models/<repo>[/revision/<revision>]`` answers ``repo_info``. The real client talks to it over HTTP
+``GET /api/models/<repo>[/revision/<revision>]`` answers ``repo_info``, and ``GET /api/whoami-v2`` the account of
+the ``Authorization: Bearer`` token (401 for any token but ``LocalHub.token``). The real client talks to it over HTTP
 through ``HF_ENDPOINT``; nothing in the client is patched. Repos hold commits; ``main`` is the newest. Failures are
 injected per file: a status code, or a truncated body.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+_WHOAMI = "/api/whoami-v2"
 _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<filename>.+)$")
 _INFO = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<revision>[^/]+))?$")
 _REPO_API = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/(?P<action>preupload|commit)/(?P<revision>[^/]+)$")
@@ -51,6 +53,10 @@ class LocalHub:
         #: filename -> HTTP status to answer instead of the file, or "truncate" to cut the body in half
         self.failures: dict[str, int | str] = {}
         self.requests: Counter[tuple[str, str]] = Counter()
+        #: HTTP status to answer every commit with instead of storing it (None: commits succeed)
+        self.commit_failure: int | None = None
+        #: the one token whoami accepts, and its account's name and organisations
+        self.token, self.user, self.orgs = "hf_local_test_token", "me", ["inpaint-gan"]
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -93,6 +99,8 @@ class LocalHub:
                 self._resolve(send_body=False)
 
             def do_GET(self) -> None:
+                if self.path.split("?")[0] == _WHOAMI:
+                    return self._whoami()
                 match = _INFO.match(unquote(self.path.split("?")[0]))
                 if match is None:
                     return self._resolve(send_body=True)
@@ -132,6 +140,8 @@ class LocalHub:
                               "oid": git_blob_sha1(existing[f["path"]]) if f["path"] in existing else None}
                              for f in json.loads(body)["files"]]
                     return self._json(200, {"files": files, "commitOid": current[0] if current else None})
+                if hub.commit_failure is not None:
+                    return self._error(hub.commit_failure, "ServerError", "injected commit failure")
                 added: dict[str, bytes] = {}
                 deleted: list[str] = []
                 for line in body.splitlines():
@@ -145,6 +155,12 @@ class LocalHub:
                 sha = hub.commit(match["repo"], added, tuple(deleted))
                 return self._json(200, {"commitUrl": f"{hub.endpoint}/{match['repo']}/commit/{sha}",
                                         "commitOid": sha, "pullRequestUrl": None})
+
+            def _whoami(self) -> None:
+                hub.requests[("GET", _WHOAMI)] += 1
+                if self.headers.get("Authorization") != f"Bearer {hub.token}":
+                    return self._error(401, "Unauthorized", "Invalid credentials in Authorization header")
+                self._json(200, {"type": "user", "name": hub.user, "orgs": [{"name": org} for org in hub.orgs]})
 
             def _json(self, status: int, value: dict) -> None:
                 body = json.dumps(value).encode()

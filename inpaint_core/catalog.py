@@ -51,6 +51,8 @@ class WeightsEntry:
     bundled: str | None = None
     #: ``"safetensors"`` or the family whose converter turns the downloaded checkpoint into ours.
     source_format: str = "safetensors"
+    #: The content the weights were trained for (see ``KINDS``), for an automatic choice by content.
+    kind: str = "any"
 
     @property
     def local_filename(self) -> str:
@@ -68,6 +70,8 @@ class WeightsEntry:
         return f"{endpoint}/{self.repo_id}/resolve/{self.revision or 'main'}/{self.filename}"
 
 
+#: What a catalog entry can be trained for: faces, scenes (photos of places and objects), or anything.
+KINDS = ("face", "scene", "any")
 _CATALOG: dict[str, WeightsEntry] = {}
 #: Catalog names become file names (``<name>.safetensors`` in models folders and the package).
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,99}$")
@@ -86,6 +90,8 @@ def register_weights(entry: WeightsEntry) -> WeightsEntry:
         raise ValueError(f"weights {entry.name!r} are registered twice")
     if (entry.bundled is None) == (entry.repo_id is None):
         raise ValueError(f"weights {entry.name!r} need exactly one of bundled and repo_id")
+    if entry.kind not in KINDS:
+        raise ValueError(f"weights {entry.name!r}: kind must be one of {KINDS}, got {entry.kind!r}")
     _CATALOG[entry.name] = entry
     return entry
 

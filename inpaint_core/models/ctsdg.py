@@ -322,6 +322,7 @@ register_weights(
         preset="compact",
         license=UTKFACE_LICENSE,
         data=UTKFACE_TRAIN,
+        kind="face",
         description="CTSDG with widths 16-64, correcting a Telea pre-fill; trained here for 2.3 h on a CPU (model "
         "card: inpaint_core/weights/ctsdg-compact-utkface.md).",
         bundled="ctsdg-compact-utkface.safetensors",

@@ -263,6 +263,7 @@ register_weights(
         preset="compact",
         license=UTKFACE_LICENSE,
         data=UTKFACE_TRAIN,
+        kind="face",
         description="DeepFillv2 at a third of the width, correcting a Telea pre-fill; trained here for 2.3 h on a CPU "
         "(model card: inpaint_core/weights/deepfill-compact-utkface.md). The fastest bundled network.",
         bundled="deepfill-compact-utkface.safetensors",

@@ -373,6 +373,7 @@ register_weights(
         preset="compact",
         license=UTKFACE_LICENSE,
         data=UTKFACE_TRAIN,
+        kind="face",
         description="MDRN-style face network at bundled size, correcting a Telea pre-fill; trained here for 1.2 h on "
         "a CPU (model card: inpaint_core/weights/mdrn-compact-utkface.md). The best bundled network, and the "
         "default of the nodes and the app.",

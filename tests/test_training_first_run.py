@@ -90,6 +90,9 @@ def test_default_mask_mix_needs_no_mask_folder_and_help_never_suggests_the_test_
     hole = MaskSampler(config.mask, 32)(torch.Generator().manual_seed(0))
     assert hole.shape == (1, 32, 32) and 0 < float(hole.mean()) < 1
     assert "nvidia" not in config.mask.mix and "nvidia_irregular/png" not in build_parser().format_help()
+    config.mask.folder = "my_masks"  # a folder the mix does not use would be silently ignored
+    with pytest.raises(ValueError, match="does not use it"):
+        MaskSampler(config.mask, 32)
 
 
 def test_ema_of_a_short_run_is_its_trained_weights():

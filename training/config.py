@@ -300,11 +300,11 @@ PRESETS["mdrn-compact"] = replace(_MDRN_COMPACT, data=replace(_MDRN_COMPACT.data
 # The progressive network for scenes: the three stages one after the other (the poster's curriculum), each correcting
 # the previous one's fill, on crops of the scene photos zoomed 1-2x; L1 only, without the (semantic) discriminator.
 # Most steps go to the full-scale stage, which is also by far the most expensive (1/4 and 1/2 cost 1/16 and 1/4).
-_PROGRESSIVE_COMPACT = _compact("progressive.compact", 128, 8, 3200, {"gan_weight": 0, "semantic_net": "none"})
+_PROGRESSIVE_COMPACT = _compact("progressive.compact", 128, 8, 2800, {"gan_weight": 0, "semantic_net": "none"})
 PRESETS["progressive-compact"] = replace(
     _PROGRESSIVE_COMPACT,
     data=replace(_PROGRESSIVE_COMPACT.data, scale_min=1.0, scale_max=2.0),
-    schedule=replace(_PROGRESSIVE_COMPACT.schedule, stages="1000,1000,1200", per_stage=True),
+    schedule=replace(_PROGRESSIVE_COMPACT.schedule, stages="1000,1000,800", per_stage=True),
 )
 
 

@@ -21,7 +21,7 @@ UTKFACE_LICENSE = (
     "copyright of their owners"
 )
 UTKFACE_TRAIN = "UTKFace aligned and cropped faces, train split (15,000 images of 200x200)"
-#: Licence of the weights we trained on the scene photos (bundled): every source set is for research use.
+#: Licence of the weights we trained on the scene photos: every source set is for research use.
 SCENES_LICENSE = (
     "research use only: trained on public research datasets (BSDS500, CamVid, SUN, COCO samples, Kodak, McMaster, "
     "PolyU) whose images are for non-commercial research and remain the copyright of their owners"
@@ -51,8 +51,18 @@ class WeightsEntry:
     bundled: str | None = None
     #: ``"safetensors"`` or the family whose converter turns the downloaded checkpoint into ours.
     source_format: str = "safetensors"
-    #: The content the weights were trained for (see ``KINDS``), for an automatic choice by content.
-    kind: str = "any"
+    #: What the weights were trained on and are for: ``"face"`` (aligned faces) or ``"scene"`` (any picture).
+    subject: str = "scene"
+    #: Size of the file a download fetches, in bytes, where known (bundled files are measured on disk).
+    download_bytes: int | None = None
+
+    @property
+    def size_bytes(self) -> int | None:
+        """The file's size: on disk for bundled weights, ``download_bytes`` for the others."""
+        if self.bundled is not None:
+            path = BUNDLED_DIR / self.bundled
+            return path.stat().st_size if path.is_file() else None
+        return self.download_bytes
 
     @property
     def local_filename(self) -> str:
@@ -70,8 +80,6 @@ class WeightsEntry:
         return f"{endpoint}/{self.repo_id}/resolve/{self.revision or 'main'}/{self.filename}"
 
 
-#: What a catalog entry can be trained for: faces, scenes (photos of places and objects), or anything.
-KINDS = ("face", "scene", "any")
 _CATALOG: dict[str, WeightsEntry] = {}
 #: Catalog names become file names (``<name>.safetensors`` in models folders and the package).
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,99}$")
@@ -90,8 +98,6 @@ def register_weights(entry: WeightsEntry) -> WeightsEntry:
         raise ValueError(f"weights {entry.name!r} are registered twice")
     if (entry.bundled is None) == (entry.repo_id is None):
         raise ValueError(f"weights {entry.name!r} need exactly one of bundled and repo_id")
-    if entry.kind not in KINDS:
-        raise ValueError(f"weights {entry.name!r}: kind must be one of {KINDS}, got {entry.kind!r}")
     _CATALOG[entry.name] = entry
     return entry
 

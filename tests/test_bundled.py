@@ -86,16 +86,6 @@ def test_bundle_writes_fp16_weights_and_a_card(tmp_path):
         bundle(run, "tiny-test", "python -m training.train", "a test machine", {}, folder=tmp_path / "weights")
 
 
-def test_catalog_entries_say_what_content_they_are_for():
-    """The automatic choice by content reads ``kind``: the UTKFace networks are face models."""
-    kinds = {name: ic.get_weights_entry(name).kind for name in BUNDLED}
-    assert set(kinds.values()) <= set(catalog_module.KINDS)
-    assert all(kinds[name] == "face" for name in BUNDLED if "utkface" in name)
-    with pytest.raises(ValueError, match="kind"):
-        catalog_module.register_weights(catalog_module.WeightsEntry(
-            name="kind-test", family="opencv", preset="telea", license="", data="", bundled="x", kind="faces"))
-
-
 def test_bundled_models_stay_compact():
     """A guard against a preset change that makes the bundled models much heavier (speed: benchmarks/)."""
     for name in BUNDLED:

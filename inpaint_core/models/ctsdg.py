@@ -322,10 +322,10 @@ register_weights(
         preset="compact",
         license=UTKFACE_LICENSE,
         data=UTKFACE_TRAIN,
-        kind="face",
         description="CTSDG with widths 16-64, correcting a Telea pre-fill; trained here for 2.3 h on a CPU (model "
         "card: inpaint_core/weights/ctsdg-compact-utkface.md).",
         bundled="ctsdg-compact-utkface.safetensors",
         sha256="b83c3e7ffb2912e2e43ae4ec2c492f35e8029aeaf6d194438648d12c34241ac1",
+        subject="face",
     )
 )

@@ -263,10 +263,10 @@ register_weights(
         preset="compact",
         license=UTKFACE_LICENSE,
         data=UTKFACE_TRAIN,
-        kind="face",
         description="DeepFillv2 at a third of the width, correcting a Telea pre-fill; trained here for 2.3 h on a CPU "
         "(model card: inpaint_core/weights/deepfill-compact-utkface.md). The fastest bundled network.",
         bundled="deepfill-compact-utkface.safetensors",
         sha256="d8ed7e0f600db738579b1564dd3d8c01ac08512144bd148604a5ea0f4caab1b0",
+        subject="face",
     )
 )

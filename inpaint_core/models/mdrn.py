@@ -373,11 +373,11 @@ register_weights(
         preset="compact",
         license=UTKFACE_LICENSE,
         data=UTKFACE_TRAIN,
-        kind="face",
         description="MDRN-style face network at bundled size, correcting a Telea pre-fill; trained here for 1.2 h on "
         "a CPU (model card: inpaint_core/weights/mdrn-compact-utkface.md). The best bundled network, and the "
         "default of the nodes and the app.",
         bundled="mdrn-compact-utkface.safetensors",
         sha256="18eeb0a714dba5a8e8964ace858504811a6b51565f31e7f0b502c31ca6f3ba25",
+        subject="face",
     )
 )

@@ -42,6 +42,12 @@ class WeightsEntry:
     bundled: str | None = None
     #: ``"safetensors"`` or the family whose converter turns the downloaded checkpoint into ours.
     source_format: str = "safetensors"
+    #: Size of the Hub file in bytes, where it is known (shown before a download).
+    size: int | None = None
+    #: Set when ``repo_id`` is a third party's copy: what it mirrors (the official release's location).
+    mirror: str | None = None
+    #: Set when ``revision`` or ``sha256`` is unknown: what is not pinned or checked, said to the user before download.
+    unpinned: str | None = None
 
     @property
     def local_filename(self) -> str:
@@ -52,6 +58,19 @@ class WeightsEntry:
     def card(self) -> Path | None:
         """The model card of bundled weights (data, training, evaluation, the command that reproduces them)."""
         return None if self.bundled is None else (BUNDLED_DIR / self.bundled).with_suffix(".md")
+
+    def download_notice(self) -> str:
+        """One paragraph a host shows before downloading: source, size, licence and what is not pinned."""
+        if self.repo_id is None:
+            return f"{self.name} is bundled with the package. Licence: {self.license}."
+        size = f", {self.size / 1e6:,.1f} MB" if self.size else ""
+        parts = [f"{self.name} downloads {self.filename} from the Hugging Face Hub repo {self.repo_id}{size}."]
+        if self.mirror:
+            parts.append(f"That repo is a {self.mirror}.")
+        if self.unpinned:
+            parts.append(f"Not pinned: {self.unpinned}.")
+        parts.append(f"Licence: {self.license}.")
+        return " ".join(parts)
 
     def url(self, endpoint: str = "https://huggingface.co") -> str | None:
         if self.repo_id is None:

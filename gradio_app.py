@@ -96,9 +96,11 @@ MODELS = ModelCache(CACHE_SIZE, DEVICE)
 
 
 def model_choices() -> list[tuple[str, str]]:
-    """(label, value) pairs: ready models, downloadable catalog weights, then files in the models folders."""
+    """(label, value) pairs: the automatic choices, ready models, downloadable catalog weights, then files in the
+    models folders."""
     ready = ic.ready_models()
-    choices = [(name, name) for name in ready]
+    choices = [("auto (strongest ready or downloadable)", "auto"), ("auto-face (for faces)", "auto-face")]
+    choices += [(name, name) for name in ready]
     choices += [(f"{name} (download)", name) for name in ic.list_models("weights") if name not in ready]
     for folder in models_dirs():
         choices += [(f"{path.name} ({folder})", str(path)) for path in sorted(folder.glob("*.safetensors"))]
@@ -448,7 +450,7 @@ def build_demo() -> gr.Blocks:
                     seed = gr.Number(0, precision=0, label="Seed", minimum=0)
             with gr.Column(scale=3), gr.Tabs():
                 with gr.Tab("Inpaint", id="inpaint"):
-                    model = gr.Dropdown(choices, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="Model",
+                    model = gr.Dropdown(choices, value="auto", allow_custom_value=True, label="Model",
                                         info="a name, a Hub repo id (owner/repo) or a .safetensors path",
                                         elem_id="model")
                     run = gr.Button("Inpaint", variant="primary", elem_id="run")
@@ -467,9 +469,7 @@ def build_demo() -> gr.Blocks:
                 with gr.Tab("Faces", id="faces"):
                     gr.Markdown(FACES_HELP)
                     face_choices = sorted(choices, key=lambda choice: not is_face_model(choice[1]))
-                    # a face network that is ready offline, never one that needs a large download first
-                    face_default = next((v for v in ic.ready_models() if is_face_model(v)), ic.DEFAULT_MODEL)
-                    face_model = gr.Dropdown(face_choices, value=face_default, allow_custom_value=True,
+                    face_model = gr.Dropdown(face_choices, value="auto-face", allow_custom_value=True,
                                              label="Model", elem_id="face-model",
                                              info="a face network (MDRN, ISFRNet): a name, Hub repo id or path")
                     aligned = gr.Checkbox(False, label="The image is already an aligned face (skip detection)",

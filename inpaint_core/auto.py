@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .catalog import DEFAULT_MODEL, WeightsEntry, get_weights_entry
 from .errors import InputError
-from .hub import BUNDLED_DIR, converted_dir, hf_cache_dir, is_offline, models_dirs
+from .hub import BUNDLED_DIR, converted_dir, endpoint, hf_cache_dir, is_offline, models_dirs
 
 #: The names a host offers for the automatic choice, and the content each one is for.
 AUTO_NAMES = {"auto": "scene", "auto-face": "face"}
@@ -50,10 +50,23 @@ def is_ready(entry: WeightsEntry, extra_dirs: Iterable[str | Path] = ()) -> bool
     return isinstance(cached, str)
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """True when the Hub endpoint answers at all (one request, no retries): "online" for the automatic choice, so
+    that a machine without a network falls back at once instead of after the client's retries."""
+    from huggingface_hub.utils import get_session
+
+    try:
+        get_session().head(endpoint(), timeout=timeout)
+    except Exception:  # noqa: BLE001 - any transport error means: not reachable now
+        return False
+    return True
+
+
 def choose_model(kind: str = "scene", *, models_dirs: Iterable[str | Path] = (),
                  offline: bool | None = None) -> tuple[str, str]:
-    """``(name, reason)``: the first ranked model for ``kind`` that is ready, or, when online, the first ranked one
-    (it will be downloaded); else the bundled default with a one-line notice."""
+    """``(name, reason)``: the first ranked model for ``kind`` that is ready, or, when online (not ``offline`` and
+    the Hub answers), the first ranked one (it will be downloaded); else the bundled default with a one-line
+    notice."""
     if kind not in RANKING:
         raise InputError(f"kind must be one of {sorted(RANKING)}, got {kind!r}")
     offline = is_offline() if offline is None else offline
@@ -62,9 +75,10 @@ def choose_model(kind: str = "scene", *, models_dirs: Iterable[str | Path] = (),
     for entry in ranked:
         if is_ready(entry, extra):
             return entry.name, f"auto ({kind}): {entry.name}, {_WHY[entry.name]}, ready on this machine"
-    if not offline:
+    if not offline and hub_reachable():
         entry = ranked[0]
         why = f"auto ({kind}): {entry.name}, {_WHY[entry.name]}; downloading it."
         return entry.name, f"{why} {entry.download_notice()}"
-    return DEFAULT_MODEL, (f"auto ({kind}): offline and none of {', '.join(RANKING[kind])} is downloaded, so the "
-                           f"bundled {DEFAULT_MODEL} runs (a small network: expect a smooth fill)")
+    missing = ", ".join(RANKING[kind])
+    return DEFAULT_MODEL, (f"auto ({kind}): offline (or the Hub did not answer) and none of {missing} is "
+                           f"downloaded, so the bundled {DEFAULT_MODEL} runs (a small network: expect a smooth fill)")

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..inpaint_core import (
+    AUTO_NAMES,
     DEFAULT_MODEL,
     InpaintError,
     InputError,
@@ -82,9 +83,9 @@ def mask_to_comfy(hole: torch.Tensor) -> torch.Tensor:
 
 
 def model_choices(files: Iterable[str]) -> list[str]:
-    """The loader's list: the default (bundled) model, catalog weights, the engines that need no weights, then the
-    user's weights files."""
-    names = [DEFAULT_MODEL, *list_models("weights"), *ready_models()]
+    """The loader's list: the automatic choices (``auto``, ``auto-face``), the bundled model, catalog weights, the
+    engines that need no weights, then the user's weights files."""
+    names = [*AUTO_NAMES, DEFAULT_MODEL, *list_models("weights"), *ready_models()]
     names = list(dict.fromkeys(names))  # first occurrence of each, in order
     return names + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
 

@@ -27,9 +27,11 @@ class LoadModel(io.ComfyNode):
             ),
             inputs=[
                 io.Combo.Input("model_name", options=logic.model_choices(runtime.weights_files()),
-                               default=logic.DEFAULT_MODEL,
-                               tooltip="The bundled default (works offline), catalog weights, OpenCV engines, then "
-                                       ".safetensors files in models/inpaint"),
+                               default="auto",
+                               tooltip="auto / auto-face: the strongest scene / face network that is downloaded, "
+                                       "else (online) downloaded now, else the bundled one (the console says which); "
+                                       "then the bundled default, catalog weights, OpenCV engines and .safetensors "
+                                       "files in models/inpaint"),
                 io.String.Input("hub_repo_id", default="", optional=True,
                                 tooltip="Any Hugging Face repo holding model.safetensors (owner/name or "
                                         "owner/name@revision); when set it is used instead of model_name"),

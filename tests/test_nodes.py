@@ -196,7 +196,8 @@ def test_loader_lists_and_loads_engines_and_files(comfy):
     model_name = next(p for p in loader.define_schema().inputs if p.id == "model_name")
     options = model_name.options["options"]
     assert {"opencv.telea", "opencv.ns", "my_ns.safetensors"} <= set(options) and "notes.txt" not in options
-    assert options[0] == model_name.options["default"] == comfy.ic.DEFAULT_MODEL  # the bundled network, ready offline
+    assert options[0] == model_name.options["default"] == "auto" and options[2] == comfy.ic.DEFAULT_MODEL
+    assert loader.execute("auto").args[0].name.startswith("mdrn")  # nothing downloaded, the Hub unreachable: bundled
     model = loader.execute("my_ns.safetensors").args[0]
     assert (model.name, model.config.radius) == ("opencv.ns", 2)
     assert loader.execute("opencv.telea", hub_repo_id="  ").args[0].name == "opencv.telea"

@@ -11,7 +11,8 @@ from .catalog import DEFAULT_MODEL, WeightsEntry, get_weights_entry
 from .errors import InpaintError, InputError, UnknownModelError, WeightsError
 from .faces import inpaint_faces
 from .models.base import InpaintModel
-from .pipeline import STRATEGIES, InpaintResult, inpaint, inpaint_detailed
+from .options import STRATEGIES, FaceOptions, InpaintOptions
+from .pipeline import InpaintResult, inpaint, inpaint_detailed
 from .registry import build_model
 from .weights import load_model_file, save_model
 
@@ -21,8 +22,10 @@ __all__ = [
     "AUTO_NAMES",
     "DEFAULT_MODEL",
     "STRATEGIES",
+    "FaceOptions",
     "InpaintError",
     "InpaintModel",
+    "InpaintOptions",
     "InpaintResult",
     "InputError",
     "UnknownModelError",

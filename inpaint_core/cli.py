@@ -21,7 +21,8 @@ from .auto import AUTO_NAMES
 from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
 from .image_ops import to_pil
-from .pipeline import STRATEGIES, inpaint
+from .options import STRATEGIES
+from .pipeline import inpaint
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 

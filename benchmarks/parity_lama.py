@@ -14,7 +14,8 @@ training module's forward ``generator(cat(img * (1 - mask), mask))``, crop to th
 ``model.predict``.
 
 With ``--bench`` it also times both at 512 (alternating, median of ``--repeats``; CPU and wall time, ``--threads``
-threads) and measures each one's peak resident memory in a subprocess of its own.
+threads) and measures each one's peak resident memory during one prediction in a subprocess of its own
+(``benchmarks/side_by_side.py``).
 
     python benchmarks/parity_lama.py --official-dir /path/to/lama [--bench]
 
@@ -25,12 +26,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import resource
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -40,6 +37,7 @@ import torch
 import inpaint_core as ic
 
 sys.path.insert(0, str(Path(__file__).parent))
+import side_by_side  # noqa: E402
 from parity_ctsdg import synthetic_image, synthetic_mask  # noqa: E402
 from parity_migan import to_tensor  # noqa: E402
 
@@ -135,60 +133,25 @@ def compare(args: argparse.Namespace) -> list[dict[str, float]]:
     return rows
 
 
-def memory_worker(args: argparse.Namespace) -> None:
+def runs_at_512(args: argparse.Namespace) -> dict:
+    """One prediction of each implementation at 512 on the same image and mask."""
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         official, ours, data = build_pair(args.official_dir, args.seed, Path(tmp))
     image, mask = inputs(512, 512, args.seed)
-    with torch.inference_mode():
-        if args.memory_of == "official":
-            del ours
-            official_predict(official, data, image, mask)
-        else:
-            del official
-            ours.predict(torch.from_numpy(image)[None], torch.from_numpy(mask)[None])
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)  # GiB (ru_maxrss is in KiB on Linux)
-
-
-def bench(args: argparse.Namespace) -> dict[str, float]:
-    torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        official, ours, data = build_pair(args.official_dir, args.seed, Path(tmp))
-    image, mask = inputs(512, 512, args.seed)
-    runs = {"official": lambda: official_predict(official, data, image, mask),
+    return {"official": lambda: official_predict(official, data, image, mask),
             "ours": lambda: ours.predict(torch.from_numpy(image)[None], torch.from_numpy(mask)[None])}
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
-    with torch.inference_mode():
-        for run in runs.values():
-            run()  # warm-up
-        for _ in range(args.repeats):
-            for name, run in runs.items():
-                wall, cpu = time.perf_counter(), time.process_time()
-                run()
-                times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
-    result = {}
-    for name, values in times.items():
-        result[f"{name}_wall"] = statistics.median(v[0] for v in values)
-        result[f"{name}_cpu"] = statistics.median(v[1] for v in values)
-        command = [sys.executable, __file__, "--official-dir", str(args.official_dir), "--memory-of", name,
-                   "--threads", str(args.threads)]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        result[f"{name}_rss"] = float(done.stdout.strip().splitlines()[-1])
-    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--official-dir", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tolerance", type=float, default=1e-4)
-    parser.add_argument("--bench", action="store_true", help="also time both at 512 and measure peak memory")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--memory-of", choices=("ours", "official"), help=argparse.SUPPRESS)
+    side_by_side.add_arguments(parser)
     args = parser.parse_args()
     if args.memory_of:
-        memory_worker(args)
+        side_by_side.memory_worker(runs_at_512(args), args.memory_of)
         return 0
     torch.set_num_threads(args.threads)
     rows = compare(args)
@@ -200,14 +163,8 @@ def main() -> int:
         print(f"| {row['size']} | {row['diff']:.2e} | {row['std']:.3f} / {row['saturated']:.1%} |")
     failed = rows[0]["params_official"] != rows[0]["params_ours"] or any(r["diff"] > args.tolerance for r in rows)
     if args.bench:
-        b = bench(args)
-        print(f"\n512x512, batch 1, {args.threads} threads, median of {args.repeats} (alternating):\n")
-        print("| implementation | wall (s) | CPU time (s) | peak RSS (GiB) |")
-        print("|---|---|---|---|")
-        for name in ("official", "ours"):
-            print(f"| {name} | {b[name + '_wall']:.3f} | {b[name + '_cpu']:.3f} | {b[name + '_rss']:.2f} |")
-        print(f"| ratio official / ours | {b['official_wall'] / b['ours_wall']:.2f} | "
-              f"{b['official_cpu'] / b['ours_cpu']:.2f} | {b['official_rss'] / b['ours_rss']:.2f} |")
+        script_args = ["--official-dir", str(args.official_dir), "--seed", str(args.seed)]
+        side_by_side.print_bench(side_by_side.bench(runs_at_512(args), args, __file__, script_args), args)
     return 1 if failed else 0
 
 

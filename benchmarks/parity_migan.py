@@ -16,7 +16,8 @@ zero-insertion buffers stay as they are), saves the state dict as the release do
   (same resizing and composite) and compares the two.
 
 With ``--bench`` it also times both implementations at 512 (alternating, median of ``--repeats``; CPU time and wall
-time, ``--threads`` threads) and measures each one's peak resident memory in a subprocess of its own.
+time, ``--threads`` threads) and measures each one's peak resident memory during one prediction in a subprocess of
+its own (``benchmarks/side_by_side.py``).
 
     python benchmarks/parity_migan.py --official-dir /path/to/MI-GAN [--bench]
 
@@ -27,12 +28,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import resource
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -44,6 +41,7 @@ import inpaint_core as ic
 from inpaint_core.models.base import InpaintModel
 
 sys.path.insert(0, str(Path(__file__).parent))
+import side_by_side  # noqa: E402
 from parity_ctsdg import synthetic_image, synthetic_mask  # noqa: E402
 
 
@@ -152,67 +150,27 @@ def compare(official_dir: Path, resolution: int, seed: int) -> dict[str, float]:
             "diff_300x340": (via_ours - via_official).abs().max().item(), "refused_300x340": refused}
 
 
-def _peak_rss_child(args: argparse.Namespace, impl: str) -> float:
-    command = [sys.executable, __file__, "--official-dir", str(args.official_dir), "--memory-of", impl,
-               "--threads", str(args.threads)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return float(done.stdout.strip().splitlines()[-1])
-
-
-def memory_worker(args: argparse.Namespace) -> None:
-    torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        official, ours, demo = build_pair(args.official_dir, 512, args.seed, Path(tmp))
-    picture, hole_picture = synthetic_image(512, args.seed), synthetic_mask(512, args.seed)
-    known_picture = Image.fromarray(255 - np.asarray(hole_picture))
-    with torch.inference_mode():
-        if args.memory_of == "official":
-            del ours
-            (official(demo.preprocess(picture, known_picture, 512)) * 0.5 + 0.5).clamp(0, 1)
-        else:
-            del official
-            ours.predict(to_tensor(picture), to_tensor(hole_picture))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)  # GiB (ru_maxrss is in KiB on Linux)
-
-
-def bench(args: argparse.Namespace) -> dict[str, float]:
+def runs_at_512(args: argparse.Namespace) -> dict:
+    """One prediction of each implementation at 512 on the same image and mask."""
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         official, ours, demo = build_pair(args.official_dir, 512, args.seed, Path(tmp))
     picture, hole_picture = synthetic_image(512, args.seed), synthetic_mask(512, args.seed)
     known_picture = Image.fromarray(255 - np.asarray(hole_picture))
     image, hole = to_tensor(picture), to_tensor(hole_picture)
-    runs = {"official": lambda: (official(demo.preprocess(picture, known_picture, 512)) * 0.5 + 0.5).clamp(0, 1),
+    return {"official": lambda: (official(demo.preprocess(picture, known_picture, 512)) * 0.5 + 0.5).clamp(0, 1),
             "ours": lambda: ours.predict(image, hole)}
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
-    with torch.inference_mode():
-        for run in runs.values():
-            run()  # warm-up
-        for _ in range(args.repeats):
-            for name, run in runs.items():
-                wall, cpu = time.perf_counter(), time.process_time()
-                run()
-                times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
-    result = {}
-    for name, values in times.items():
-        result[f"{name}_wall"] = statistics.median(v[0] for v in values)
-        result[f"{name}_cpu"] = statistics.median(v[1] for v in values)
-        result[f"{name}_rss"] = _peak_rss_child(args, name)
-    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--official-dir", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tolerance", type=float, default=1e-4)
-    parser.add_argument("--bench", action="store_true", help="also time both at 512 and measure peak memory")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--memory-of", choices=("ours", "official"), help=argparse.SUPPRESS)
+    side_by_side.add_arguments(parser)
     args = parser.parse_args()
     if args.memory_of:
-        memory_worker(args)
+        side_by_side.memory_worker(runs_at_512(args), args.memory_of)
         return 0
     torch.set_num_threads(args.threads)
     failed = False
@@ -226,14 +184,8 @@ def main() -> int:
         print(f"| MI-GAN {resolution} | {r['params_official']:,} / {r['params_ours']:,} | {r['diff_native']:.2e} | "
               f"{r['diff_300x340']:.2e} | {r['refused_300x340']} | {r['std']:.3f} / {r['clamped']:.1%} |")
     if args.bench:
-        b = bench(args)
-        print(f"\n512x512, batch 1, {args.threads} threads, median of {args.repeats} (alternating):\n")
-        print("| implementation | wall (s) | CPU time (s) | peak RSS (GiB) |")
-        print("|---|---|---|---|")
-        for name in ("official", "ours"):
-            print(f"| {name} | {b[name + '_wall']:.3f} | {b[name + '_cpu']:.3f} | {b[name + '_rss']:.2f} |")
-        print(f"| ratio official / ours | {b['official_wall'] / b['ours_wall']:.2f} | "
-              f"{b['official_cpu'] / b['ours_cpu']:.2f} | {b['official_rss'] / b['ours_rss']:.2f} |")
+        script_args = ["--official-dir", str(args.official_dir), "--seed", str(args.seed)]
+        side_by_side.print_bench(side_by_side.bench(runs_at_512(args), args, __file__, script_args), args)
     return 1 if failed else 0
 
 

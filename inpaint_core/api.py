@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +41,19 @@ def load_model(
     *,
     models_dirs: Iterable[str | Path] = (),
     offline: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> InpaintModel:
     """A model with trained weights, loaded strictly and in eval mode.
 
     ``name_or_path``: a weights file, a catalog name (``list_models("weights")``), a Hub repo id
     (``owner/repo[@revision]``, which holds ``model.safetensors``), or a preset that needs no weights
     (``opencv.telea``, ``opencv.ns``), or ``auto`` / ``auto-face`` (:func:`load_auto`; the choice is logged).
+    ``progress(done_bytes, total_bytes)`` follows a download.
     """
     name = str(name_or_path)
     if name in AUTO_NAMES:
-        return load_auto(AUTO_NAMES[name], device, dtype, models_dirs=models_dirs, offline=offline)[0]
+        return load_auto(AUTO_NAMES[name], device, dtype, models_dirs=models_dirs, offline=offline,
+                         progress=progress)[0]
     if is_preset_name(name):
         family, _ = split_preset_name(name)
         if family.needs_weights:
@@ -61,7 +64,7 @@ def load_model(
                 "a file or a Hub repo id)"
             )
         return build_model(name).to(device=device, dtype=dtype).eval()
-    path = resolve_weights(name_or_path, models_dirs_extra=models_dirs, offline=offline)
+    path = resolve_weights(name_or_path, models_dirs_extra=models_dirs, offline=offline, progress=progress)
     return load_model_file(path, device=device, dtype=dtype)
 
 
@@ -72,13 +75,14 @@ def load_auto(
     *,
     models_dirs: Iterable[str | Path] = (),
     offline: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[InpaintModel, str]:
     """``(model, reason)`` for :func:`inpaint_core.auto.choose_model`'s pick for ``kind`` (``"scene"`` or
     ``"face"``); when that pick cannot be fetched, the bundled default runs and the reason says why."""
     extra = list(models_dirs)
     name, reason = choose_model(kind, models_dirs=extra, offline=offline)
     try:
-        model = load_model(name, device, dtype, models_dirs=extra, offline=offline)
+        model = load_model(name, device, dtype, models_dirs=extra, offline=offline, progress=progress)
     except WeightsError as error:
         if name == DEFAULT_MODEL:
             raise

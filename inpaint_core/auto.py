@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .catalog import DEFAULT_MODEL, WeightsEntry, get_weights_entry
 from .errors import InputError
-from .hub import BUNDLED_DIR, converted_dir, endpoint, hf_cache_dir, is_offline, models_dirs
+from .hub import BUNDLED_DIR, cached_weights, endpoint, is_offline
 
 #: The names a host offers for the automatic choice, and the content each one is for.
 AUTO_NAMES = {"auto": "scene", "auto-face": "face"}
@@ -39,15 +39,7 @@ def is_ready(entry: WeightsEntry, extra_dirs: Iterable[str | Path] = ()) -> bool
     """True when ``entry`` loads without a download: bundled, in a models folder, converted, or in the HF cache."""
     if entry.bundled is not None:
         return (BUNDLED_DIR / entry.bundled).is_file()
-    if any((folder / entry.local_filename).is_file() for folder in models_dirs(extra_dirs)):
-        return True
-    if entry.source_format != "safetensors" and (converted_dir() / entry.local_filename).is_file():
-        return True
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(entry.repo_id, entry.filename, cache_dir=hf_cache_dir(),
-                                    revision=entry.revision or "main")
-    return isinstance(cached, str)
+    return cached_weights(entry, extra_dirs) is not None
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:

@@ -42,12 +42,22 @@ class WeightsEntry:
     bundled: str | None = None
     #: ``"safetensors"`` or the family whose converter turns the downloaded checkpoint into ours.
     source_format: str = "safetensors"
-    #: Size of the Hub file in bytes, where it is known (shown before a download).
-    size: int | None = None
+    #: What the weights were trained on and are for: ``"face"`` (aligned faces) or ``"scene"`` (any picture).
+    subject: str = "scene"
+    #: Size of the file a download fetches, in bytes, where known (bundled files are measured on disk).
+    download_bytes: int | None = None
     #: Set when ``repo_id`` is a third party's copy: what it mirrors (the official release's location).
     mirror: str | None = None
     #: Set when ``revision`` or ``sha256`` is unknown: what is not pinned or checked, said to the user before download.
     unpinned: str | None = None
+
+    @property
+    def size_bytes(self) -> int | None:
+        """The file's size: on disk for bundled weights, ``download_bytes`` for the others."""
+        if self.bundled is not None:
+            path = BUNDLED_DIR / self.bundled
+            return path.stat().st_size if path.is_file() else None
+        return self.download_bytes
 
     @property
     def local_filename(self) -> str:
@@ -63,7 +73,7 @@ class WeightsEntry:
         """One paragraph a host shows before downloading: source, size, licence and what is not pinned."""
         if self.repo_id is None:
             return f"{self.name} is bundled with the package. Licence: {self.license}."
-        size = f", {self.size / 1e6:,.1f} MB" if self.size else ""
+        size = f", {self.download_bytes / 1e6:,.1f} MB" if self.download_bytes else ""
         parts = [f"{self.name} downloads {self.filename} from the Hugging Face Hub repo {self.repo_id}{size}."]
         if self.mirror:
             parts.append(f"That repo is a {self.mirror}.")

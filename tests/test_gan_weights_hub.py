@@ -47,7 +47,7 @@ def published_file(name: str) -> tuple[bytes, ic.InpaintModel]:
 def serve(local_hub, monkeypatch, name: str, data: bytes, *, pin_sha: bool = True) -> catalog_module.WeightsEntry:
     entry = catalog_module.get_weights_entry(name)
     local_hub.commit(entry.repo_id, {entry.filename: data})
-    changes = {"size": len(data)}
+    changes = {"download_bytes": len(data)}
     if pin_sha and entry.sha256 is not None:
         changes["sha256"] = hashlib.sha256(data).hexdigest()
     served = dataclasses.replace(entry, **changes)

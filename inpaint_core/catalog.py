@@ -55,6 +55,10 @@ class WeightsEntry:
     subject: str = "scene"
     #: Size of the file a download fetches, in bytes, where known (bundled files are measured on disk).
     download_bytes: int | None = None
+    #: Set when ``repo_id`` is a third party's copy: what it mirrors (the official release's location).
+    mirror: str | None = None
+    #: Set when ``revision`` or ``sha256`` is unknown: what is not pinned or checked, said to the user before download.
+    unpinned: str | None = None
 
     @property
     def size_bytes(self) -> int | None:
@@ -73,6 +77,19 @@ class WeightsEntry:
     def card(self) -> Path | None:
         """The model card of bundled weights (data, training, evaluation, the command that reproduces them)."""
         return None if self.bundled is None else (BUNDLED_DIR / self.bundled).with_suffix(".md")
+
+    def download_notice(self) -> str:
+        """One paragraph a host shows before downloading: source, size, licence and what is not pinned."""
+        if self.repo_id is None:
+            return f"{self.name} is bundled with the package. Licence: {self.license}."
+        size = f", {self.download_bytes / 1e6:,.1f} MB" if self.download_bytes else ""
+        parts = [f"{self.name} downloads {self.filename} from the Hugging Face Hub repo {self.repo_id}{size}."]
+        if self.mirror:
+            parts.append(f"That repo is a {self.mirror}.")
+        if self.unpinned:
+            parts.append(f"Not pinned: {self.unpinned}.")
+        parts.append(f"Licence: {self.license}.")
+        return " ".join(parts)
 
     def url(self, endpoint: str = "https://huggingface.co") -> str | None:
         if self.repo_id is None:

@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .api import convert_checkpoint, list_models, load_model, ready_models
+from .api import convert_checkpoint, list_models, load_auto, load_model, ready_models
+from .auto import AUTO_NAMES
 from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
 from .image_ops import to_pil
@@ -43,8 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("image", type=Path, help="an image file, or a folder of images")
     run.add_argument("mask", type=Path, help="a mask file (white = fill), or a folder of masks with the images' names")
     run.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder for a folder input")
-    run.add_argument("--model", default=DEFAULT_MODEL,
-                     help=f"catalog name, preset, file or Hub repo id (default: {DEFAULT_MODEL}, bundled)")
+    run.add_argument("--model", default="auto",
+                     help="catalog name, preset, file or Hub repo id; auto / auto-face (default: auto) pick the "
+                          "strongest downloaded or downloadable scene / face network, else the bundled "
+                          f"{DEFAULT_MODEL}")
     run.add_argument("--strategy", choices=STRATEGIES, default="crop")
     run.add_argument("--margin", type=int, default=64, help="context pixels around each hole (crop)")
     run.add_argument("--feather", type=float, default=0, help="blend width in pixels outside the hole")
@@ -88,7 +91,11 @@ def _open(path: Path) -> Image.Image:
 
 def _inpaint(args) -> int:
     jobs = _pairs(args.image, args.mask, args.output)
-    model = load_model(args.model, device=args.device)
+    if args.model in AUTO_NAMES:
+        model, reason = load_auto(AUTO_NAMES[args.model], device=args.device)
+        print(reason, file=sys.stderr)
+    else:
+        model = load_model(args.model, device=args.device)
     generator = torch.Generator(device=args.device).manual_seed(args.seed)
     for image_path, mask_path, out_path in tqdm(jobs, desc="inpainting", unit="image", disable=len(jobs) == 1):
         result = inpaint(

@@ -149,7 +149,11 @@ def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool, progres
         return downloaded
     from .api import convert_checkpoint  # a converter needs the model registry
 
-    return convert_checkpoint(entry.source_format, downloaded, converted_dir() / entry.local_filename)
+    try:
+        return convert_checkpoint(entry.source_format, downloaded, converted_dir() / entry.local_filename)
+    except WeightsError as error:  # a file that does not convert would fail the same way on every later load
+        _evict(downloaded)
+        raise WeightsError(f"{error} The download was removed from the cache; {hint}") from error
 
 
 def _hub_file(

@@ -21,8 +21,9 @@ from pathlib import Path
 from .catalog import BUNDLED_DIR, WeightsEntry, catalog, get_weights_entry
 from .errors import UnknownModelError, WeightsError
 
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_REVISION = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+#: The Hub's rules: each part at most 96 characters; revisions are branch names, tags or commit hashes.
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$")
+_REVISION = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
 _WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
 
 
@@ -56,7 +57,7 @@ def models_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
 def parse_repo_id(name: str) -> tuple[str, str | None] | None:
     """``"owner/repo"`` or ``"owner/repo@revision"`` -> (repo_id, revision); None for anything else."""
     repo_id, _, revision = name.partition("@")
-    if not _REPO_ID.match(repo_id) or ".." in repo_id or (revision and not _REVISION.match(revision)):
+    if not _REPO_ID.fullmatch(repo_id) or ".." in name or (revision and not _REVISION.fullmatch(revision)):
         return None
     return repo_id, revision or None
 

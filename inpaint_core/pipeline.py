@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import InputError
-from .image_ops import prepare_inputs
+from .image_ops import MIN_SIDE, prepare_inputs
 from .masks.ops import bounding_boxes, feather, grow
 from .models.base import InpaintModel
 from .models.opencv_engines import opencv_fill
@@ -30,6 +30,8 @@ from .models.opencv_engines import opencv_fill
 STRATEGIES = ("original", "resize", "crop")
 #: Sides above this are refused by the ``original`` strategy for learned networks (use ``crop`` or ``resize``).
 MAX_ORIGINAL_SIDE = 2048
+#: Largest ``working_size`` accepted (the nodes' limit too): a network input of 4096 x 4096.
+MAX_WORKING_SIZE = 4096
 
 Progress = Callable[[int, int], None]
 
@@ -67,13 +69,22 @@ def inpaint_detailed(
     ``margin``: context pixels around each region (``crop``). ``feather_pixels``: width of the blend outside the hole.
     ``color_match``: shift each prediction's colour statistics to those of the known pixels around its hole.
     ``threshold``: mask values at or above it are holes. ``working_size``: overrides the model's for ``resize`` and
-    ``crop``. ``progress(done, total)`` is called after each region; raising from it cancels the run.
+    ``crop`` (0 or None: the model's). ``progress(done, total)`` is called after each region; raising from it cancels
+    the run. A ``margin`` or ``feather_pixels`` larger than the image is the image's size: both reach it already.
     """
     if strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if not 0 < threshold <= 1:
         raise InputError(f"threshold must be in (0, 1], got {threshold}")
+    if not (working_size is None or working_size == 0 or MIN_SIDE <= working_size <= MAX_WORKING_SIZE):
+        raise InputError(
+            f"working_size must be 0 (the model's) or in [{MIN_SIDE}, {MAX_WORKING_SIZE}], got {working_size}"
+        )
+    if not margin >= 0 or not (feather_pixels >= 0 and math.isfinite(feather_pixels)):  # `not >=` also catches NaN
+        raise InputError(f"margin and feather_pixels must be finite and >= 0, got {margin} and {feather_pixels}")
     image, soft = prepare_inputs(image, hole)
+    longest = max(image.shape[-2:])
+    margin, feather_pixels = int(min(margin, longest)), min(feather_pixels, longest)
     binary = soft >= threshold
     flat = binary.flatten(1)
     if flat.all(1).any():

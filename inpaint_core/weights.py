@@ -10,6 +10,7 @@ config lies about the model's size is refused before any memory is allocated; a 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
@@ -30,6 +31,8 @@ FORMAT = "inpaint_core"
 FORMAT_VERSION = 1
 #: Our headers take kilobytes (the largest model's, psp.ffhq, under 100 kB); safetensors itself allows 100 MB.
 MAX_HEADER_BYTES = 16 * 2**20
+#: errno values of a write that ran out of room (a full disk, a file size limit, a quota).
+DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 _FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 
 
@@ -64,9 +67,24 @@ def write_atomically(path: Path, write) -> None:
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except (OSError, SafetensorError) as error:
+        if not is_disk_full(error):
+            raise
+        raise WeightsError(
+            f"cannot write {path}: no space left on its disk ({error}); free some space or write it elsewhere "
+            "(nothing was written)"
+        ) from error
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (an ``OSError``, or safetensors' error wrapping one) says the disk or a size limit is full."""
+    if isinstance(error, OSError):
+        return error.errno in DISK_FULL
+    text = str(error)
+    return any(f"code: {code}," in text for code in DISK_FULL) or "No space left" in text
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:

@@ -29,10 +29,9 @@ import torch.nn.functional as F
 from .errors import InpaintError, InputError
 from .image_ops import prepare_inputs
 from .models.base import InpaintModel
+from .options import ALIGNED_MARGIN, FaceOptions, InpaintOptions
 from .pipeline import InpaintResult, inpaint_detailed
 
-#: Box side added on each side of a detection for aligned framing (aligned side = (1 + 2 * margin) * box side).
-ALIGNED_MARGIN = 0.26
 #: Upward shift of the aligned square's centre from the detection's centre, in box sides.
 CENTER_SHIFT = 0.08
 #: Images are scaled down to at most this side for detection (speed); boxes are scaled back.
@@ -46,37 +45,44 @@ def inpaint_faces(
     image,
     hole,
     *,
-    assume_aligned: bool = False,
-    margin: float = ALIGNED_MARGIN,
-    min_face: int = 32,
-    threshold: float = 0.1,
-    **pipeline_options,
+    face_options: FaceOptions | None = None,
+    options: InpaintOptions | None = None,
+    generator: torch.Generator | None = None,
+    **overrides,
 ) -> InpaintResult:
     """Inpaint the holes inside each face of ``image`` (1 = fill in ``hole``) with a face network.
 
-    ``assume_aligned``: the image is one aligned face (no detection). ``margin``: see the module doc. ``min_face``:
-    smallest face side in pixels the detector reports. ``pipeline_options`` (``feather_pixels``, ``color_match``,
-    ``generator``, ``working_size``) go to :func:`inpaint_core.inpaint_detailed`, which runs on each face crop.
-    Returns the composited image and, in ``hole``, the hole pixels that were filled.
+    ``face_options`` (:class:`~inpaint_core.options.FaceOptions`): ``assume_aligned`` (the image is one aligned face:
+    no detection), ``margin`` (see the module doc), ``min_face`` (smallest face side in pixels the detector reports).
+    ``options`` (:class:`~inpaint_core.options.InpaintOptions`: ``threshold``, ``feather_pixels``, ``color_match``,
+    ``working_size``, ``seed``) go to :func:`inpaint_core.inpaint_detailed`, which runs on each face crop with the
+    ``resize`` strategy. Keywords of either name set replace their fields. Returns the composited image and, in
+    ``hole``, the hole pixels that were filled.
     """
+    face_names = FaceOptions.specs()
+    face_options = FaceOptions.resolve(face_options, **{k: v for k, v in overrides.items() if k in face_names})
+    pipeline_overrides = {k: v for k, v in overrides.items() if k not in face_names}
+    options = InpaintOptions.resolve(options, **pipeline_overrides, strategy="resize")
+    pipeline_options = {"options": options,
+                        "generator": options.generator(model.device) if generator is None else generator}
     image, soft = prepare_inputs(image, hole)
-    binary = (soft >= threshold).to(image.dtype)
+    binary = (soft >= options.threshold).to(image.dtype)
     result = InpaintResult(image.clone(), torch.zeros_like(binary), {})
     for index in range(image.shape[0]):
         if not binary[index].any():
             continue
-        if assume_aligned:
+        if face_options.assume_aligned:
             boxes = [_square_around(image.shape[-2:])]
         else:
-            detections = detect_faces(image[index], binary[index], min_face=min_face)
+            detections = detect_faces(image[index], binary[index], min_face=face_options.min_face)
             if not detections:
                 raise InputError(
                     f"no face found in image {index}; if it is already an aligned face (face filling the frame), "
                     "pass assume_aligned=True, or use inpaint_core.inpaint() for a general image"
                 )
-            boxes = [aligned_box(detection, margin) for detection in detections]
+            boxes = [aligned_box(detection, face_options.margin) for detection in detections]
         for box in boxes:
-            _inpaint_box(model, result, index, soft[index : index + 1], binary[index : index + 1], box, threshold,
+            _inpaint_box(model, result, index, soft[index : index + 1], binary[index : index + 1], box,
                          pipeline_options)
     return result
 
@@ -123,7 +129,7 @@ def _square_around(shape: Sequence[int]) -> Box:
     return top, left, top + side, left + side
 
 
-def _inpaint_box(model, result: InpaintResult, index: int, soft, binary, box: Box, threshold, options) -> None:
+def _inpaint_box(model, result: InpaintResult, index: int, soft, binary, box: Box, options) -> None:
     """Inpaint one square box (padded by edge replication where it leaves the image) and paste back its hole."""
     height, width = result.image.shape[-2:]
     top, left, bottom, right = box
@@ -137,7 +143,7 @@ def _inpaint_box(model, result: InpaintResult, index: int, soft, binary, box: Bo
     pads = (inside[1] - left, right - inside[3], inside[0] - top, bottom - inside[2])
     crop = F.pad(result.image[index : index + 1][window], pads, mode="replicate")
     crop_hole = F.pad(soft[window] * todo, pads)
-    filled = inpaint_detailed(model, crop, crop_hole, "resize", threshold=threshold, **options)
+    filled = inpaint_detailed(model, crop, crop_hole, **options)
     unpad = (slice(None), slice(None), slice(pads[2], pads[2] + inside[2] - inside[0]),
              slice(pads[0], pads[0] + inside[3] - inside[1]))
     result.image[index : index + 1][window] = filled.image[unpad]

@@ -22,16 +22,14 @@ import torch
 import torch.nn.functional as F
 
 from .errors import InputError
-from .image_ops import MIN_SIDE, prepare_inputs
+from .image_ops import prepare_inputs
 from .masks.ops import bounding_boxes, feather, grow
 from .models.base import InpaintModel
 from .models.opencv_engines import opencv_fill
+from .options import InpaintOptions
 
-STRATEGIES = ("original", "resize", "crop")
 #: Sides above this are refused by the ``original`` strategy for learned networks (use ``crop`` or ``resize``).
 MAX_ORIGINAL_SIDE = 2048
-#: Largest ``working_size`` accepted (the nodes' limit too): a network input of 4096 x 4096.
-MAX_WORKING_SIZE = 4096
 
 Progress = Callable[[int, int], None]
 
@@ -45,7 +43,7 @@ class InpaintResult:
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-def inpaint(model: InpaintModel, image, hole, strategy: str = "crop", **options) -> torch.Tensor:
+def inpaint(model: InpaintModel, image, hole, strategy: str | None = None, **options) -> torch.Tensor:
     """Inpaint ``image`` ([0, 1], ``[B, 3, H, W]``) where ``hole`` is 1; options as :func:`inpaint_detailed`."""
     return inpaint_detailed(model, image, hole, strategy, **options).image
 
@@ -54,38 +52,27 @@ def inpaint_detailed(
     model: InpaintModel,
     image,
     hole,
-    strategy: str = "crop",
+    strategy: str | None = None,
     *,
-    margin: int = 64,
-    feather_pixels: float = 0,
-    color_match: bool = False,
-    threshold: float = 0.1,
-    working_size: int | None = None,
+    options: InpaintOptions | None = None,
     generator: torch.Generator | None = None,
     progress: Progress | None = None,
+    **overrides,
 ) -> InpaintResult:
     """Run the pipeline and return the composited image, the hole used and the network's extra outputs.
 
-    ``margin``: context pixels around each region (``crop``). ``feather_pixels``: width of the blend outside the hole.
-    ``color_match``: shift each prediction's colour statistics to those of the known pixels around its hole.
-    ``threshold``: mask values at or above it are holes. ``working_size``: overrides the model's for ``resize`` and
-    ``crop`` (0 or None: the model's). ``progress(done, total)`` is called after each region; raising from it cancels
-    the run. A ``margin`` or ``feather_pixels`` larger than the image is the image's size: both reach it already.
+    ``options`` (an :class:`~inpaint_core.options.InpaintOptions`, its defaults when None) and ``strategy`` and the
+    other option names as keywords, which replace its fields: ``margin`` (context pixels around each region,
+    ``crop``), ``feather_pixels`` (width of the blend outside the hole), ``color_match`` (shift each prediction's
+    colour statistics to those of the known pixels around its hole), ``threshold`` (mask values at or above it are
+    holes), ``working_size`` (overrides the model's for ``resize`` and ``crop``; 0 or None: the model's), ``seed``.
+    ``generator``: used instead of one seeded with ``seed``. ``progress(done, total)`` is called after each region;
+    raising from it cancels the run. A mask without any hole returns the image unchanged, whatever its size.
     """
-    if strategy not in STRATEGIES:
-        raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if not 0 < threshold <= 1:
-        raise InputError(f"threshold must be in (0, 1], got {threshold}")
-    if not (working_size is None or working_size == 0 or MIN_SIDE <= working_size <= MAX_WORKING_SIZE):
-        raise InputError(
-            f"working_size must be 0 (the model's) or in [{MIN_SIDE}, {MAX_WORKING_SIZE}], got {working_size}"
-        )
-    if not margin >= 0 or not (feather_pixels >= 0 and math.isfinite(feather_pixels)):  # `not >=` also catches NaN
-        raise InputError(f"margin and feather_pixels must be finite and >= 0, got {margin} and {feather_pixels}")
+    options = InpaintOptions.resolve(options, strategy=strategy, **overrides)
+    strategy, margin, feather_pixels = options.strategy, options.margin, options.feather_pixels
     image, soft = prepare_inputs(image, hole)
-    longest = max(image.shape[-2:])
-    margin, feather_pixels = int(min(margin, longest)), min(feather_pixels, longest)
-    binary = soft >= threshold
+    binary = soft >= options.threshold
     flat = binary.flatten(1)
     if flat.all(1).any():
         raise InputError("the mask covers the whole image: there are no known pixels to inpaint from")
@@ -94,7 +81,9 @@ def inpaint_detailed(
     if empty.all():
         _report(progress, 1, 1)
         return result
-    runner = _Runner(model, generator, working_size or model.working_size, color_match, soft, binary, feather_pixels)
+    generator = options.generator(model.device) if generator is None else generator
+    working_size = options.working_size or model.working_size
+    runner = _Runner(model, generator, working_size, options.color_match, soft, binary, feather_pixels)
     with torch.inference_mode():
         if strategy == "crop":
             _run_crops(runner, image, binary, max(margin, math.ceil(feather_pixels)), result, progress)

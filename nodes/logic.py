@@ -26,12 +26,13 @@ from ..inpaint_core import (
     load_model_file,
     ready_models,
 )
-from ..inpaint_core.faces import ALIGNED_MARGIN, aligned_box, detect_faces
+from ..inpaint_core.faces import aligned_box, detect_faces
 from ..inpaint_core.hub import parse_repo_id
 from ..inpaint_core.image_ops import prepare_inputs
 from ..inpaint_core.masks.generators import generate_mask
 from ..inpaint_core.masks.ops import feather, grow
 from ..inpaint_core.models.base import InpaintModel
+from ..inpaint_core.options import FaceOptions, InpaintOptions
 from ..inpaint_core.pipeline import inpaint, inpaint_detailed
 
 Progress = Callable[[int, int], None]
@@ -138,39 +139,25 @@ def run_inpaint(
     model: InpaintModel,
     image: torch.Tensor,
     mask: torch.Tensor,
+    options: InpaintOptions | None = None,
     *,
-    strategy: str = "crop",
-    margin: int = 64,
-    feather_pixels: float = 0,
-    color_match: bool = False,
-    threshold: float = 0.1,
-    working_size: int = 0,
-    seed: int = 0,
     progress: Progress | None = None,
+    **overrides,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inpaint ComfyUI tensors; returns (IMAGE, extra IMAGE), both ``[B, H, W, 3]``.
+    """Inpaint ComfyUI tensors with ``options`` (the defaults when None; keywords replace its fields); returns
+    (IMAGE, extra IMAGE), both ``[B, H, W, 3]``.
 
     The extra image is the network's first extra output (CTSDG's edge map, the coarse stage of DeepFill and MDRN),
     filled in the inpainted boxes and black elsewhere; it is black for networks without one. A mask with no hole at
-    all (such as the 64x64 blank mask ``LoadImage`` gives for an image without alpha) returns the image unchanged,
-    whatever its size. ``working_size`` 0 means the network's own. ``seed`` drives the network's randomness.
+    all (such as the 64x64 blank mask ``LoadImage`` gives for an image without alpha) returns the image unchanged.
     """
-    core_image, hole = image_to_core(image), mask_to_core(mask)
-    if not bool((hole >= threshold).any()):
-        rgb = image_to_comfy(core_image[:, :3])
-        if progress is not None:
-            progress(1, 1)
-        return rgb, torch.zeros_like(rgb)
-    generator = torch.Generator(device=model.device).manual_seed(int(seed))
+    options = InpaintOptions.resolve(options, **overrides)
     try:
-        result = inpaint_detailed(
-            model, core_image, hole, strategy, margin=margin, feather_pixels=feather_pixels, color_match=color_match,
-            threshold=threshold, working_size=working_size or None, generator=generator, progress=progress,
-        )
+        result = inpaint_detailed(model, image_to_core(image), mask_to_core(mask), options=options, progress=progress)
     except torch.OutOfMemoryError as error:
         raise InpaintError(
-            f"{model.name} ran out of memory on {model.device} with the {strategy!r} strategy: use 'crop' (its cost "
-            "grows with the holes, not the image), a smaller working_size or a smaller batch"
+            f"{model.name} ran out of memory on {model.device} with the {options.strategy!r} strategy: use 'crop' "
+            "(its cost grows with the holes, not the image), a smaller working_size or a smaller batch"
         ) from error
     output = image_to_comfy(result.image)
     extra = next((result.extras[name] for name in model.extra_outputs if name in result.extras), None)
@@ -230,18 +217,17 @@ def crop_faces(
     image: torch.Tensor,
     mask: torch.Tensor,
     size: int = 256,
-    *,
-    assume_aligned: bool = False,
-    margin: float = ALIGNED_MARGIN,
-    min_face: int = 32,
-    threshold: float = 0.1,
+    face_options: FaceOptions | None = None,
+    threshold: float = InpaintOptions.threshold,
 ) -> tuple[torch.Tensor, torch.Tensor, FaceCrops]:
     """Crop every face that holds a hole, framed as an aligned face and scaled to ``size`` x ``size``.
 
     Returns the crops (IMAGE ``[N, size, size, 3]``), their masks (MASK ``[N, size, size]``) and what
     :func:`stitch_faces` needs to paste them back. Faces come from OpenCV's Haar cascade (see
-    ``inpaint_core.faces``); ``assume_aligned`` takes each whole image, padded to a square, as one face.
+    ``inpaint_core.faces``); ``face_options.assume_aligned`` takes each whole image, padded to a square, as one face.
     """
+    face_options = FaceOptions.resolve(face_options)
+    assume_aligned, margin, min_face = face_options.assume_aligned, face_options.margin, face_options.min_face
     core_image, hole = prepare_inputs(image_to_core(image), mask_to_core(mask))
     boxes: list[tuple[int, Box]] = []
     for index in range(core_image.shape[0]):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..inpaint_core import STRATEGIES
+from ..inpaint_core.options import InpaintOptions
 from . import logic, runtime
+from .option_widgets import option_widgets
 
 CATEGORY = "inpaint_gan"
 #: The model socket type: an ``inpaint_core.InpaintModel`` on the CPU between runs.
 InpaintGANModel = io.Custom("INPAINT_GAN_MODEL")
+#: The Inpaint node's option widgets, in the order saved workflows store their values.
+INPAINT_WIDGETS = ("strategy", "margin", "feather_pixels", "color_match", "seed", "threshold", "working_size")
 
 
 class LoadModel(io.ComfyNode):
@@ -60,18 +63,7 @@ class Inpaint(io.ComfyNode):
                 InpaintGANModel.Input("model"),
                 io.Image.Input("image"),
                 io.Mask.Input("mask", tooltip="1 = inpaint. One mask for every image, or one per image"),
-                io.Combo.Input("strategy", options=list(STRATEGIES), default="crop"),
-                io.Int.Input("context_margin", default=64, min=0, max=2048, step=8,
-                             tooltip="crop: pixels of context around each hole region"),
-                io.Float.Input("feather", default=8.0, min=0.0, max=256.0, step=1.0,
-                               tooltip="Pixels outside the hole over which the result blends into the image"),
-                io.Boolean.Input("color_match", default=False,
-                                 tooltip="Match the fill's colour statistics to the known pixels around the hole"),
-                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
-                io.Float.Input("mask_threshold", default=0.1, min=0.01, max=1.0, step=0.01, optional=True,
-                               tooltip="Mask values at or above this are holes; softer values only blend"),
-                io.Int.Input("working_size", default=0, min=0, max=4096, step=8, optional=True,
-                             tooltip="resize/crop: the size the network sees; 0 = the network's own"),
+                *option_widgets(InpaintOptions, INPAINT_WIDGETS, optional=("threshold", "working_size")),
             ],
             outputs=[
                 io.Image.Output(display_name="image"),
@@ -82,14 +74,10 @@ class Inpaint(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, model, image, mask, strategy: str, context_margin: int, feather: float, color_match: bool,
-                seed: int, mask_threshold: float = 0.1, working_size: int = 0) -> io.NodeOutput:
+    def execute(cls, model, image, mask, **widgets) -> io.NodeOutput:
+        options = InpaintOptions.resolve(None, **widgets)
         device = runtime.compute_device()
-        runtime.make_room(model, logic.activation_bytes(model, image, strategy, working_size), device)
+        runtime.make_room(model, logic.activation_bytes(model, image, options.strategy, options.working_size), device)
         with logic.model_on(model, device, runtime.offload_device()):
-            output, extra = logic.run_inpaint(
-                model, image, mask, strategy=strategy, margin=context_margin, feather_pixels=feather,
-                color_match=color_match, threshold=mask_threshold, working_size=working_size, seed=seed,
-                progress=runtime.progress_bar(),
-            )
+            output, extra = logic.run_inpaint(model, image, mask, options, progress=runtime.progress_bar())
         return io.NodeOutput(output, extra)

@@ -34,7 +34,7 @@ SIGNATURES: dict[str, Signature] = {
     "InpaintGAN_LoadModel": Signature((), ("model_name", "hub_repo_id"), (("model", "INPAINT_GAN_MODEL"),)),
     "InpaintGAN_Inpaint": Signature(
         (("model", "INPAINT_GAN_MODEL"), ("image", "IMAGE"), ("mask", "MASK")),
-        ("strategy", "context_margin", "feather", "color_match", "seed", "mask_threshold", "working_size"),
+        ("strategy", "margin", "feather_pixels", "color_match", "seed", "threshold", "working_size"),
         (("image", "IMAGE"), ("extra", "IMAGE")),
         seed_widgets=("seed",),
     ),
@@ -71,8 +71,8 @@ PHOTO = "inpaint_gan_photo.png"  # an image without a hole, for random masks
 
 def inpaint_widgets(strategy: str, margin: int = 64, feather: float = 8.0, color_match: bool = False,
                     working_size: int = 0) -> dict[str, object]:
-    return {"strategy": strategy, "context_margin": margin, "feather": feather, "color_match": color_match,
-            "seed": 0, "mask_threshold": 0.1, "working_size": working_size}
+    return {"strategy": strategy, "margin": margin, "feather_pixels": feather, "color_match": color_match,
+            "seed": 0, "threshold": 0.1, "working_size": working_size}
 
 
 def face_workflow(model: str, prefix: str) -> dict[str, Node]:

@@ -200,8 +200,8 @@ def test_cancel_stops_a_running_inpaint(server):
         "1": {"class_type": "LoadImage", "inputs": {"image": GRID}},
         "2": {"class_type": "InpaintGAN_LoadModel", "inputs": {"model_name": UNTRAINED["mdrn"], "hub_repo_id": ""}},
         "3": {"class_type": "InpaintGAN_Inpaint", "inputs": {
-            "model": ["2", 0], "image": ["1", 0], "mask": ["1", 1], "strategy": "crop", "context_margin": 8,
-            "feather": 0.0, "color_match": False, "seed": 0}},
+            "model": ["2", 0], "image": ["1", 0], "mask": ["1", 1], "strategy": "crop", "margin": 8,
+            "feather_pixels": 0.0, "color_match": False, "seed": 0}},
         "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "inpaint_gan/cancelled"}},
     }
     prompt_id = server.post("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})["prompt_id"]
@@ -223,8 +223,8 @@ def test_offline_download_error_reaches_the_user(server):
         "2": {"class_type": "InpaintGAN_LoadModel",
               "inputs": {"model_name": "opencv.telea", "hub_repo_id": "someone/inpaint-weights"}},
         "3": {"class_type": "InpaintGAN_Inpaint", "inputs": {
-            "model": ["2", 0], "image": ["1", 0], "mask": ["1", 1], "strategy": "crop", "context_margin": 64,
-            "feather": 0.0, "color_match": False, "seed": 0}},
+            "model": ["2", 0], "image": ["1", 0], "mask": ["1", 1], "strategy": "crop", "margin": 64,
+            "feather_pixels": 0.0, "color_match": False, "seed": 0}},
         "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "inpaint_gan/offline"}},
     }
     prompt_id = server.post("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})["prompt_id"]

@@ -219,7 +219,7 @@ def test_inpaint_node_runs_with_progress_and_memory(comfy):
     image, mask = scene(), holes(boxes=((5, 5, 12, 14), (30, 40, 40, 55)))
     comfy.state.bars.clear()
     output, extra = comfy.nodes["InpaintGAN_Inpaint"].execute(
-        model, image, mask, strategy="crop", context_margin=8, feather=0.0, color_match=False, seed=3).args
+        model, image, mask, strategy="crop", margin=8, feather_pixels=0.0, color_match=False, seed=3).args
     assert output.shape == image.shape and extra.shape == image.shape and output.dtype == torch.float32
     keep = mask[..., None].expand_as(image) == 0
     assert torch.equal(output[keep], image[keep])
@@ -235,8 +235,8 @@ def test_cancel_stops_the_run(comfy):
     comfy.state.interrupt = True
     try:
         with pytest.raises(Interrupted):
-            comfy.nodes["InpaintGAN_Inpaint"].execute(model, scene(), holes(), strategy="crop", context_margin=8,
-                                                      feather=0.0, color_match=False, seed=0)
+            comfy.nodes["InpaintGAN_Inpaint"].execute(model, scene(), holes(), strategy="crop", margin=8,
+                                                      feather_pixels=0.0, color_match=False, seed=0)
     finally:
         comfy.state.interrupt = False
 
@@ -266,8 +266,8 @@ def test_face_crop_inpaint_stitch(comfy):
     faces, masks, crops = nodes["InpaintGAN_FaceCrop"].execute(image, mask, size=32, assume_aligned=True, margin=0.26,
                                                                min_face=32).args
     assert faces.shape == (1, 32, 32, 3) and masks.shape == (1, 32, 32) and masks.max() == 1
-    filled = nodes["InpaintGAN_Inpaint"].execute(model, faces, masks, strategy="original", context_margin=0,
-                                                 feather=0.0, color_match=False, seed=0).args[0]
+    filled = nodes["InpaintGAN_Inpaint"].execute(model, faces, masks, strategy="original", margin=0,
+                                                 feather_pixels=0.0, color_match=False, seed=0).args[0]
     stitched = nodes["InpaintGAN_FaceStitch"].execute(crops, filled).args[0]
     keep = mask[..., None].expand_as(image) == 0
     assert stitched.shape == image.shape and torch.equal(stitched[keep], image[keep])

@@ -81,7 +81,8 @@ def node_call(logic, models: dict[str, ic.InpaintModel], index: int) -> None:
     elif step == 3:
         logic.generate_masks("box", 64, 64, batch=2, seed=index)
     else:
-        face_image, _, crops = logic.crop_faces(comfy_image, comfy_mask, size=64, assume_aligned=True)
+        aligned = logic.FaceOptions(assume_aligned=True)  # the pack's own options type
+        face_image, _, crops = logic.crop_faces(comfy_image, comfy_mask, size=64, face_options=aligned)
         logic.stitch_faces(crops, face_image)
 
 

@@ -2,7 +2,7 @@
 property-based (Hypothesis) inputs for the pipeline. Each must give a result or an ``InpaintError``; nothing else.
 
 Hypothesis profiles (``INPAINT_FUZZ_PROFILE``): ``ci`` (default, a few hundred cases in all) and ``long`` (thousands;
-see docs/reliability.md).
+run it with ``--timeout 0``, see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -281,4 +281,5 @@ def test_tensor_masks_of_any_dtype_and_layout(dtype, shape, nan):
         out = ic.inpaint(TELEA, image, hole)
     except ic.InputError:
         return
-    assert out.shape == image.shape and torch.isfinite(out).all()
+    batch = ic.image_ops.prepare_inputs(image, hole)[0]  # one image is repeated for each mask of a batch
+    assert out.shape == batch.shape and torch.isfinite(out).all()

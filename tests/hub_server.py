@@ -52,7 +52,7 @@ class LocalHub:
         self.repos: dict[str, Repo] = {}
         #: filename -> what to do instead of serving it: an HTTP status; "truncate" (half the body, then the connection
         #: is closed); "stall" (answer nothing for ``stall_seconds``); "half_then_stall" (half the body, then nothing
-        #: for ``stall_seconds``). A list holds one of those per request, then the file is served normally.
+        #: for ``stall_seconds``). A list holds one of those (or None: served) per request, then the file is served.
         self.failures: dict[str, int | str | list[int | str]] = {}
         self.stall_seconds = 30.0
         #: the share of the body that "truncate" and "half_then_stall" send

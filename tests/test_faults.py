@@ -111,7 +111,7 @@ def test_hub_failing_then_recovering(entry, local_hub, failures):
 def test_hub_timeout_then_recovering(local_hub):
     """A Hub that does not answer (stalls) within the client's timeout, then answers: the download recovers."""
     local_hub.commit(REPO, {"model.safetensors": model_bytes()})
-    local_hub.failures["model.safetensors"] = ["stall"]
+    local_hub.failures["model.safetensors"] = [None, "stall"]  # the loader's reachability probe, then the download
     local_hub.stall_seconds = 5
     code = f"import inpaint_core as ic; ic.load_model({REPO!r}); print('loaded')"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_ETAG_TIMEOUT": "1", "HF_HUB_DOWNLOAD_TIMEOUT": "1"}

@@ -99,14 +99,15 @@ def _read_header(path: Path) -> tuple[dict[str, str], dict[str, tuple[tuple[int,
     try:
         with open(path, "rb") as handle:
             prefix = handle.read(8)
-        if prefix[:2] == b"PK" or prefix[:1] == b"\x80":
-            raise WeightsError(
-                f"{path} is a PyTorch pickle or TorchScript file, not safetensors: it is not loaded (pickles can run "
-                "code). If it is an official release checkpoint, convert it with inpaint_core.convert_checkpoint"
-            )
         size = path.stat().st_size
         length = struct.unpack("<Q", prefix)[0] if len(prefix) == 8 else 0
         if not 0 < length <= min(MAX_HEADER_BYTES, size - 8):
+            if prefix[:2] == b"PK" or prefix[:1] == b"\x80":  # a zip (torch.save, TorchScript) or a raw pickle
+                raise WeightsError(
+                    f"{path} is a PyTorch pickle or TorchScript file, not safetensors: it is not loaded (pickles can "
+                    "run code). If it is an official release checkpoint, convert it with "
+                    "inpaint_core.convert_checkpoint"
+                )
             raise ValueError(f"its header claims {length} bytes; the file has {size} and a header at most "
                              f"{MAX_HEADER_BYTES}")
         with safe_open(str(path), framework="pt") as handle:

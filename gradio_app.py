@@ -86,12 +86,15 @@ class ModelCache:
             with self._lock:
                 if name in self._models:
                     return self._models[name]
-            model = ic.load_model(name, device=self.device)
-            with self._lock:
-                self._models[name] = model
-                self._loading.pop(name, None)
-                while len(self._models) > self.size:
-                    self._models.popitem(last=False)
+            try:
+                model = ic.load_model(name, device=self.device)
+                with self._lock:
+                    self._models[name] = model
+                    while len(self._models) > self.size:
+                        self._models.popitem(last=False)
+            finally:  # also when loading fails: a name that never loads must not keep its lock alive
+                with self._lock:
+                    self._loading.pop(name, None)
             return model
 
 

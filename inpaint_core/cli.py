@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 
 import torch
-from PIL import Image
 from tqdm import tqdm
 
 from .api import convert_checkpoint, list_models, load_auto, load_model, ready_models
 from .auto import AUTO_NAMES
 from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
-from .image_ops import to_pil
+from .image_ops import open_image, to_pil
 from .options import STRATEGIES
 from .pipeline import inpaint
 
@@ -82,13 +81,6 @@ def _pairs(image: Path, mask: Path, output: Path) -> list[tuple[Path, Path, Path
     return [(p, masks[p.stem], output / f"{p.stem}.png") for p in images]
 
 
-def _open(path: Path) -> Image.Image:
-    try:
-        return Image.open(path)
-    except OSError as error:
-        raise InpaintError(f"cannot read {path}: {error}") from error
-
-
 def _inpaint(args) -> int:
     jobs = _pairs(args.image, args.mask, args.output)
     if args.model in AUTO_NAMES:
@@ -100,8 +92,8 @@ def _inpaint(args) -> int:
     for image_path, mask_path, out_path in tqdm(jobs, desc="inpainting", unit="image", disable=len(jobs) == 1):
         result = inpaint(
             model,
-            _open(image_path),
-            _open(mask_path),
+            open_image(image_path),
+            open_image(mask_path, "mask"),
             args.strategy,
             margin=args.margin,
             feather_pixels=args.feather,

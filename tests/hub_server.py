@@ -7,7 +7,8 @@ and ``POST /api/models/<repo>/commit/<revision>`` (an NDJSON body: a header line
 ``GET /api/models/<repo>[/revision/<revision>]`` answers ``repo_info``, and ``GET /api/whoami-v2`` the account of
 the ``Authorization: Bearer`` token (401 for any token but ``LocalHub.token``). The real client talks to it over HTTP
 through ``HF_ENDPOINT``; nothing in the client is patched. Repos hold commits; ``main`` is the newest. Failures are
-injected per file: a status code, or a truncated body.
+injected per file (see :attr:`LocalHub.failures`): a status code, a truncated body, a connection that stalls, or a
+list of those, one per request, after which the file is served normally (a Hub that fails, then recovers).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,13 +52,20 @@ class LocalHub:
 
     def __init__(self) -> None:
         self.repos: dict[str, Repo] = {}
-        #: filename -> HTTP status to answer instead of the file, or "truncate" to cut the body in half
-        self.failures: dict[str, int | str] = {}
+        #: filename -> what to do instead of serving it: an HTTP status; "truncate" (half the body, then the connection
+        #: is closed); "stall" (answer nothing for ``stall_seconds``); "half_then_stall" (half the body, then nothing
+        #: for ``stall_seconds``). A list holds one of those (or None: served) per request, then the file is served.
+        self.failures: dict[str, int | str | list[int | str]] = {}
+        self.stall_seconds = 30.0
+        #: the share of the body that "truncate" and "half_then_stall" send
+        self.truncate_at = 0.5
         self.requests: Counter[tuple[str, str]] = Counter()
         #: HTTP status to answer every commit with instead of storing it (None: commits succeed)
         self.commit_failure: int | None = None
         #: the one token whoami accepts, and its account's name and organisations
         self.token, self.user, self.orgs = "hf_local_test_token", "me", ["inpaint-gan"]
+        #: (method, filename, first byte asked for) of every download request: a resumed download asks for > 0
+        self.ranges: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -196,14 +205,23 @@ class LocalHub:
                 commit, files = found
                 if filename not in files:
                     return self._error(404, "EntryNotFound", f"{filename} does not exist at {revision}")
-                failure = hub.failures.get(filename)
+                with hub._lock:  # a failure of the body is for a GET: a HEAD before it does not use it up
+                    failure = hub.failures.get(filename)
+                    if isinstance(failure, list):
+                        body_only = bool(failure) and failure[0] in ("truncate", "half_then_stall")
+                        failure = None if not failure or body_only and not send_body else failure.pop(0)
                 if isinstance(failure, int):
                     return self._error(failure, "ServerError", "injected failure")
+                if failure == "stall":
+                    time.sleep(hub.stall_seconds)
+                    self.close_connection = True
+                    return None
                 data = files[filename]
                 start = 0
                 header_range = self.headers.get("Range")
                 if header_range and header_range.startswith("bytes="):
                     start = int(header_range[6:].split("-")[0] or 0)
+                hub.ranges.append((self.command, filename, start))
                 self.send_response(206 if start else 200)
                 self.send_header("X-Repo-Commit", commit)
                 self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
@@ -212,10 +230,12 @@ class LocalHub:
                 self.end_headers()
                 if send_body:
                     body = data[start:]
-                    if failure == "truncate":
-                        body = body[: len(body) // 2]
+                    if failure in ("truncate", "half_then_stall"):
+                        body = body[: int(len(body) * hub.truncate_at)]
                         self.close_connection = True
                     self.wfile.write(body)
                     self.wfile.flush()
+                    if failure == "half_then_stall":
+                        time.sleep(hub.stall_seconds)
 
         return Handler

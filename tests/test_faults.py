@@ -51,7 +51,9 @@ def entry(local_hub, monkeypatch):
 
 def _loader(name: str) -> subprocess.Popen:
     code = f"import inpaint_core as ic; ic.load_model({name!r}); print('loaded')"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # A stalled body must stall the loader until the test kills it: with the client's 10 s read timeout a slow (loaded)
+    # machine would see the client resume and finish first.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_DOWNLOAD_TIMEOUT": "300"}
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 

@@ -35,8 +35,9 @@ from PIL import Image, ImageDraw, ImageFilter
 import inpaint_core as ic
 from inpaint_core import faces
 from inpaint_core.catalog import get_weights_entry
-from inpaint_core.hub import models_dirs, parse_repo_id
+from inpaint_core.hub import models_dirs, names_a_file
 from inpaint_core.image_ops import as_image_batch, prepare_inputs, to_pil
+from inpaint_core.options import FaceOptions, InpaintOptions
 from inpaint_core.registry import families
 
 DEVICE = os.environ.get("INPAINT_APP_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -117,10 +118,8 @@ def resolve_model_name(name: str | None) -> str:
 
 
 def is_local_path(name: str) -> bool:
-    """True unless ``name`` is a model name or a Hub repo id (as ``inpaint_core.hub.resolve_weights`` reads them)."""
-    if name in ic.list_models():
-        return False
-    return parse_repo_id(name) is None or Path(name).suffix in (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
+    """True when ``inpaint_core`` reads ``name`` as a local weights file rather than a model name or a Hub repo id."""
+    return name not in ic.list_models() and names_a_file(name)
 
 
 def load(name: str | None) -> ic.InpaintModel:
@@ -203,15 +202,20 @@ def overlay(image: torch.Tensor, hole: torch.Tensor, boxes: list[tuple[int, int,
 # ---------------------------------------------------------------- running
 
 
-def run_pipeline(model: ic.InpaintModel, image, hole, strategy: str, *, margin: int = 64, feather: float = 0,
-                 color_match: bool = False, seed: int = 0,
+def option_values(options_cls, values) -> InpaintOptions | FaceOptions:
+    """The options of ``options_cls`` from the controls' values, given in the order of its fields."""
+    try:
+        return options_cls(**dict(zip(options_cls.specs(), values)))
+    except ic.InputError as error:
+        raise user_error(str(error)) from error
+
+
+def run_pipeline(model: ic.InpaintModel, image, hole, options: InpaintOptions,
                  progress: Callable[[int, int], None] | None = None) -> tuple[ic.InpaintResult, float]:
     """``inpaint_core.inpaint_detailed`` with the app's options; returns the result and the seconds it took."""
-    generator = torch.Generator(model.device).manual_seed(int(seed))
     start = time.perf_counter()
     try:
-        result = ic.inpaint_detailed(model, image, hole, strategy, margin=int(margin), feather_pixels=float(feather),
-                                     color_match=bool(color_match), generator=generator, progress=progress)
+        result = ic.inpaint_detailed(model, image, hole, options=options, progress=progress)
     except ic.InpaintError as error:
         raise user_error(f"{model.name}: {error}") from error
     return result, time.perf_counter() - start
@@ -226,17 +230,17 @@ def _progress_callback(progress: gr.Progress, what: str) -> Callable[[int, int],
     return lambda done, total: progress((done, total), desc=what, unit="regions")
 
 
-def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather, color_match, seed,
-               progress=gr.Progress()):  # noqa: B008  (Gradio injects the tracker through this default)
+def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather_pixels, threshold, color_match,
+               working_size, seed, progress=gr.Progress()):  # noqa: B008  (Gradio injects the tracker this way)
     """The Inpaint tab: returns the result, the hole overlay and a status line."""
+    options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
+                                             seed))
     image, hole = editor_inputs(editor, mask_upload)
-    if not hole.any():
+    if not (hole >= options.threshold).any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
     progress(0, desc=f"loading {model_name}")
     model = load(model_name)
-    result, seconds = run_pipeline(model, image, hole, strategy, margin=margin, feather=feather,
-                                   color_match=color_match, seed=seed,
-                                   progress=_progress_callback(progress, model.name))
+    result, seconds = run_pipeline(model, image, hole, options, progress=_progress_callback(progress, model.name))
     height, width = image.shape[:2]
     share = 100 * float(result.hole.float().mean())
     label = model_label(model_name, model)
@@ -244,11 +248,13 @@ def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather, color
     return to_pil(result.image), overlay(as_image_batch(image), result.hole), status
 
 
-def compare_ui(editor, mask_upload, model_names, strategy, margin, feather, color_match, seed,
-               progress=gr.Progress()):  # noqa: B008
+def compare_ui(editor, mask_upload, model_names, strategy, margin, feather_pixels, threshold, color_match,
+               working_size, seed, progress=gr.Progress()):  # noqa: B008
     """The Compare tab: every chosen model on the same input; a gallery and a table of times."""
+    options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
+                                             seed))
     image, hole = editor_inputs(editor, mask_upload)
-    if not hole.any():
+    if not (hole >= options.threshold).any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
     if not model_names:
         raise user_error("Choose at least one model to compare.")
@@ -259,8 +265,7 @@ def compare_ui(editor, mask_upload, model_names, strategy, margin, feather, colo
             start = time.perf_counter()
             model = load(name)
             loaded = time.perf_counter() - start
-            result, seconds = run_pipeline(model, image, hole, strategy, margin=margin, feather=feather,
-                                           color_match=color_match, seed=seed)
+            result, seconds = run_pipeline(model, image, hole, options)
         except gr.Error as error:  # one model failing (missing weights, a size it cannot take) spoils only its row
             errors.append(error.message)
             rows.append([name, None, None, error.message])
@@ -278,46 +283,55 @@ def is_face_model(name: str) -> bool:
     return family in families() and families()[family].model_cls.aligned_faces
 
 
-def faces_ui(editor, mask_upload, model_name, aligned, feather, color_match, seed,
-             progress=gr.Progress()):  # noqa: B008
+def faces_ui(editor, mask_upload, model_name, assume_aligned, face_margin, min_face, feather_pixels, threshold,
+             color_match, working_size, seed, progress=gr.Progress()):  # noqa: B008
     """The Faces tab: detect faces (or take the image as one aligned face) and inpaint the holes inside them."""
+    face_options = option_values(FaceOptions, (assume_aligned, face_margin, min_face))
+    options = option_values(InpaintOptions, ("resize", InpaintOptions.margin, feather_pixels, threshold, color_match,
+                                             working_size, seed))
     image, hole = editor_inputs(editor, mask_upload)
-    if not hole.any():
+    binary = hole >= options.threshold
+    if not binary.any():
         raise user_error("The mask is empty: paint over the part of the face to fill, or upload a mask.")
     progress(0, desc=f"loading {model_name}")
     model = load(model_name)
     batch = as_image_batch(image)
-    boxes = [] if aligned else [faces.aligned_box(box) for box in faces.detect_faces(batch[0], hole[0] > 0.1)]
+    aligned = face_options.assume_aligned
+    boxes = [] if aligned else [faces.aligned_box(box, face_options.margin)
+                                for box in faces.detect_faces(batch[0], binary[0], face_options.min_face)]
     progress(0.5, desc=f"{model.name} on {len(boxes) or 1} face(s)")
     start = time.perf_counter()
     try:
-        result = ic.inpaint_faces(model, batch, hole, assume_aligned=bool(aligned), feather_pixels=float(feather),
-                                  color_match=bool(color_match),
-                                  generator=torch.Generator(model.device).manual_seed(int(seed)))
+        result = ic.inpaint_faces(model, batch, hole, face_options=face_options, options=options)
     except ic.InpaintError as error:
         raise user_error(f"{model.name}: {error}") from error
     seconds = time.perf_counter() - start
-    left_out = float(((hole > 0.1) & ~result.hole.bool()).float().sum() / (hole > 0.1).float().sum())
+    left_out = float((binary & ~result.hole.bool()).float().sum() / binary.float().sum())
     label = model_label(model_name, model)
     status = (f"**{label}** · {'aligned face' if aligned else f'{len(boxes)} face(s) found'} · {seconds:.2f} s"
               + (f" · {100 * left_out:.0f} % of the hole lies outside every face and was left as it is (use the "
                  "Inpaint tab for it)" if left_out > 0 else ""))
     if not model.aligned_faces:
         gr.Warning(f"{model.name} is not a face network; the face crop works with it, but a face model fits better.")
-    return to_pil(result.image), overlay(batch, hole > 0.1, boxes), status
+    return to_pil(result.image), overlay(batch, binary, boxes), status
 
 
-def inpaint_api(image: Image.Image | None, mask: Image.Image | None, model: str, strategy: str) -> Image.Image:
+def inpaint_api(image: Image.Image | None, mask: Image.Image | None, model: str, strategy: str, margin: int,
+                feather_pixels: float, threshold: float, color_match: bool, working_size: int,
+                seed: int) -> Image.Image:
     """Inpaint ``image`` where ``mask`` is white (or, for a transparent PNG, painted); returns the result.
 
-    ``model``: a name from ``inpaint_core.list_models()``, a Hub repo id or a weights path; ``strategy``: original,
-    resize or crop. An empty mask returns the image unchanged.
+    ``model``: a name from ``inpaint_core.list_models()``, a Hub repo id or a weights path; the other parameters are
+    ``inpaint_core.InpaintOptions`` (``docs/options.md``), each with its default when left out. An empty mask
+    returns the image unchanged.
     """
+    options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
+                                             seed))
     if image is None or mask is None:
         raise user_error("Give both an image and a mask (white = fill).")
     image = check_size(image)
     loaded = load(model)
-    result, _ = run_pipeline(loaded, image, mask_from_picture(mask), strategy or "crop")
+    result, _ = run_pipeline(loaded, image, mask_from_picture(mask), options)
     return to_pil(result.image)
 
 
@@ -419,6 +433,30 @@ model and press **Inpaint**. **Compare** runs several models on the same input. 
 trained networks are named in the list, or type a Hub repo id (`owner/repo`) or a weights path."""
 
 
+#: The pipeline options the Faces tab uses (it always runs ``resize`` on each face crop, so no strategy or margin).
+FACE_PIPELINE_OPTIONS = ("feather_pixels", "threshold", "color_match", "working_size", "seed")
+
+
+def option_controls(options_cls, api: bool = False) -> dict[str, gr.components.Component]:
+    """A control for each field of ``options_cls``, with the field's label, help, default and range, and the element
+    id ``option-<name>`` (``face-option-<name>`` for face options); ``api``: labelled by the field's name, which
+    ``gradio_client`` shows as the parameter's name."""
+    prefix = "face-option-" if options_cls is FaceOptions else "option-"
+    controls = {}
+    for name, (item, spec) in options_cls.specs().items():
+        shown = {"label": name} if api else {"label": spec.label, "info": spec.help, "elem_id": prefix + name}
+        kind = str(item.type)
+        if spec.choices:
+            controls[name] = gr.Radio(list(spec.choices), value=item.default, **shown)
+        elif kind == "bool":
+            controls[name] = gr.Checkbox(item.default, **shown)
+        elif name == "seed":
+            controls[name] = gr.Number(item.default, precision=0, minimum=spec.minimum, **shown)
+        else:
+            controls[name] = gr.Slider(spec.minimum, spec.maximum, value=item.default, step=spec.step, **shown)
+    return controls
+
+
 def build_demo() -> gr.Blocks:
     choices = model_choices()
     names = [value for _, value in choices]
@@ -438,14 +476,7 @@ def build_demo() -> gr.Blocks:
                     mask_upload = gr.Image(label="Mask", type="pil", image_mode=None, sources=("upload", "clipboard"),
                                            elem_id="mask-upload", height=200)
                 with gr.Accordion("Pipeline options", open=False):
-                    strategy = gr.Radio(list(ic.STRATEGIES), value="crop", label="Strategy",
-                                        info="crop: each hole with context at the model's size; resize: the whole "
-                                             "image at the model's size; original: at full size")
-                    margin = gr.Slider(0, 256, value=64, step=8, label="Context margin (crop), pixels")
-                    feather = gr.Slider(0, 32, value=0, step=1, label="Feather, pixels",
-                                        info="blend this far outside the hole")
-                    color_match = gr.Checkbox(False, label="Match colours to the surroundings")
-                    seed = gr.Number(0, precision=0, label="Seed", minimum=0)
+                    pipeline_controls = option_controls(InpaintOptions)
             with gr.Column(scale=3), gr.Tabs():
                 with gr.Tab("Inpaint", id="inpaint"):
                     model = gr.Dropdown(choices, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="Model",
@@ -472,20 +503,20 @@ def build_demo() -> gr.Blocks:
                     face_model = gr.Dropdown(face_choices, value=face_default, allow_custom_value=True,
                                              label="Model", elem_id="face-model",
                                              info="a face network (MDRN, ISFRNet): a name, Hub repo id or path")
-                    aligned = gr.Checkbox(False, label="The image is already an aligned face (skip detection)",
-                                          elem_id="aligned")
+                    face_controls = option_controls(FaceOptions)
                     run_faces = gr.Button("Inpaint faces", variant="primary", elem_id="run-faces")
                     face_result = gr.Image(label="Result", type="pil", format="png", interactive=False,
                                            buttons=["download", "fullscreen"], elem_id="face-result")
                     face_status = gr.Markdown(elem_id="face-status")
                     face_view = gr.Image(label="Hole and face boxes", type="pil", format="png", interactive=False,
                                          elem_id="face-boxes")
-        options = [strategy, margin, feather, color_match, seed]
+        options = list(pipeline_controls.values())
+        face_pipeline = [pipeline_controls[name] for name in FACE_PIPELINE_OPTIONS]
         run.click(inpaint_ui, [editor, mask_upload, model, *options], [result, hole_view, status],
                   api_visibility="undocumented", api_name="inpaint_editor", **run_options)
         run_compare.click(compare_ui, [editor, mask_upload, compared, *options], [gallery, times],
                           api_visibility="undocumented", api_name="compare_editor", **run_options)
-        run_faces.click(faces_ui, [editor, mask_upload, face_model, aligned, feather, color_match, seed],
+        run_faces.click(faces_ui, [editor, mask_upload, face_model, *face_controls.values(), *face_pipeline],
                         [face_result, face_view, face_status], api_visibility="undocumented", api_name="faces_editor",
                         **run_options)
         examples = example_files()
@@ -495,7 +526,7 @@ def build_demo() -> gr.Blocks:
             api_inputs = [gr.Image(type="pil", image_mode="RGB", label="image"),
                           gr.Image(type="pil", image_mode=None, label="mask"),
                           gr.Dropdown(names, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="model"),
-                          gr.Radio(list(ic.STRATEGIES), value="crop", label="strategy")]
+                          *option_controls(InpaintOptions, api=True).values()]
             api_output = gr.Image(type="pil", format="png", label="result")
             gr.Button(visible=False).click(inpaint_api, api_inputs, api_output, api_name="inpaint", **run_options)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)

@@ -99,7 +99,10 @@ def test_api_inpaints_the_hole_only(client, tmp_path):
 
 def test_api_lists_the_plain_endpoint(client):
     endpoint = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/inpaint"]
-    assert [p["label"] for p in endpoint["parameters"]] == ["image", "mask", "model", "strategy"]
+    names = ["image", "mask", "model", *ic.InpaintOptions.specs()]
+    assert [p["label"] for p in endpoint["parameters"]] == names
+    defaults = {p["label"]: p["parameter_default"] for p in endpoint["parameters"] if p["parameter_has_default"]}
+    assert defaults == {"model": ic.DEFAULT_MODEL, **ic.InpaintOptions().as_kwargs()}
 
 
 @pytest.mark.parametrize(
@@ -158,7 +161,7 @@ def test_editor_layer_is_the_hole(client, tmp_path):
     layer[16:40, 20:44] = (255, 45, 85, 255)
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)),
               "layers": [handle_file(save(tmp_path, "layer.png", layer))], "composite": None}
-    result, hole, status = client.predict(editor, None, "opencv.telea", "crop", 64, 0, False, 0,
+    result, hole, status = client.predict(editor, None, "opencv.telea", "crop", 64, 0, 0.1, False, 0, 0,
                                           api_name="/inpaint_editor")
     assert np.array_equal(read(result), expected(image, layer[..., 3]))
     hole = read(hole).astype(int)
@@ -174,21 +177,21 @@ def test_editor_paint_and_uploaded_mask_add_up(client, tmp_path):
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)),
               "layers": [handle_file(save(tmp_path, "layer.png", layer))], "composite": None}
     _, hole, status = client.predict(editor, handle_file(save(tmp_path, "m.png", uploaded)), "opencv.telea", "crop",
-                                     64, 0, False, 0, api_name="/inpaint_editor")
+                                     64, 0, 0.1, False, 0, 0, api_name="/inpaint_editor")
     tinted = (read(hole).astype(int) - image)[..., 0] > 40
     assert tinted[8, 8] and tinted[32, 40] and not tinted[8, 40] and not tinted[44, 4]
     with pytest.raises(AppError, match="Uploaded mask: .*image's size"):
         client.predict(editor, handle_file(save(tmp_path, "m.png", box_mask(40, 40, (1, 1, 9, 9)))), "opencv.telea",
-                       "crop", 64, 0, False, 0, api_name="/inpaint_editor")
+                       "crop", 64, 0, 0.1, False, 0, 0, api_name="/inpaint_editor")
 
 
 def test_editor_empty_and_missing_inputs(client, tmp_path):
     image = smooth_image(32, 32, 4)
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)), "layers": [], "composite": None}
     with pytest.raises(AppError, match="mask is empty"):
-        client.predict(editor, None, "opencv.telea", "crop", 64, 0, False, 0, api_name="/inpaint_editor")
+        client.predict(editor, None, "opencv.telea", "crop", 64, 0, 0.1, False, 0, 0, api_name="/inpaint_editor")
     with pytest.raises(AppError, match="Upload an image"):
-        client.predict(None, None, "opencv.telea", "crop", 64, 0, False, 0, api_name="/inpaint_editor")
+        client.predict(None, None, "opencv.telea", "crop", 64, 0, 0.1, False, 0, 0, api_name="/inpaint_editor")
 
 
 def test_compare_runs_every_model_and_reports_failures(client, tmp_path, monkeypatch):
@@ -198,7 +201,7 @@ def test_compare_runs_every_model_and_reports_failures(client, tmp_path, monkeyp
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)), "layers": [], "composite": None}
     gallery, table = client.predict(editor, handle_file(save(tmp_path, "m.png", mask)),
                                     ["opencv.telea", "opencv.ns", "missing/repo-that-is-not-cached"], "crop",
-                                    64, 0, False, 0, api_name="/compare_editor")
+                                    64, 0, 0.1, False, 0, 0, api_name="/compare_editor")
     assert [item["caption"].split(" · ")[0] for item in gallery] == ["opencv.telea", "opencv.ns"]
     rows = {row[0]: row for row in table["data"]}
     assert rows["opencv.telea"][3] == "ok" and rows["opencv.telea"][1] >= 0
@@ -214,8 +217,8 @@ def test_faces_without_a_face_says_what_to_do(client, tmp_path):
     scene, mask = app_module.render_scene(256, 192)
     with pytest.raises(AppError, match="no face found"):
         client.predict(editor_payload(tmp_path, np.asarray(scene)),
-                       handle_file(save(tmp_path, "m.png", np.asarray(mask))), "opencv.telea", False, 0, False, 0,
-                       api_name="/faces_editor")
+                       handle_file(save(tmp_path, "m.png", np.asarray(mask))), "opencv.telea", False, 0.26, 32, 0, 0.1,
+                       False, 0, 0, api_name="/faces_editor")
 
 
 def test_faces_aligned_with_a_face_network_file(client, tmp_path):
@@ -223,7 +226,8 @@ def test_faces_aligned_with_a_face_network_file(client, tmp_path):
     weights = ic.save_model(ic.build_model("mdrn.tiny"), tmp_path / "mdrn_tiny.safetensors")
     image, mask = smooth_image(64, 64, 7), box_mask(64, 64, (20, 16, 36, 48))
     result, _, status = client.predict(editor_payload(tmp_path, image), handle_file(save(tmp_path, "m.png", mask)),
-                                       str(weights), True, 0, False, 0, api_name="/faces_editor")
+                                       str(weights), True, 0.26, 32, 0, 0.1, False, 0, 0,
+                                       api_name="/faces_editor")
     out = read(result)
     assert out.shape == image.shape and np.array_equal(out[mask == 0], image[mask == 0])
     assert "mdrn.tiny" in status and "aligned face" in status
@@ -237,8 +241,8 @@ def test_faces_finds_the_astronaut(client, tmp_path):
     photo = np.asarray(photos["astronaut"][0].resize((256, 256)))
     mask = box_mask(256, 256, (66, 100, 80, 125))  # the mouth
     result, boxes, status = client.predict(editor_payload(tmp_path, photo),
-                                           handle_file(save(tmp_path, "m.png", mask)), "opencv.telea", False, 0,
-                                           False, 0, api_name="/faces_editor")
+                                           handle_file(save(tmp_path, "m.png", mask)), "opencv.telea", False, 0.26,
+                                           32, 0, 0.1, False, 0, 0, api_name="/faces_editor")
     assert "1 face(s) found" in status and "outside every face" not in status
     yellow = np.all(np.abs(read(boxes).astype(int) - (255, 214, 0)) < 40, axis=-1)
     assert yellow.sum() > 200, "the overlay draws the face box"
@@ -265,7 +269,7 @@ def test_progress_reaches_the_client(client, tmp_path, monkeypatch):
     image = smooth_image(96, 96, 8)
     mask = np.maximum.reduce([box_mask(96, 96, box) for box in ((4, 4, 12, 12), (40, 40, 48, 48), (80, 80, 90, 90))])
     job = client.submit(editor_payload(tmp_path, image), handle_file(save(tmp_path, "m.png", mask)), "slow", "crop",
-                        8, 0, False, 0, api_name="/inpaint_editor")
+                        8, 0, 0.1, False, 0, 0, api_name="/inpaint_editor")
     seen = set()
     while not job.done():
         for unit in job.status().progress_data or []:

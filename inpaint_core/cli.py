@@ -1,15 +1,22 @@
-"""Command line: inpaint an image or a folder, list the models, convert an official checkpoint.
+"""Command line: inpaint an image or a folder, inpaint the faces of a photo, list the models, convert a checkpoint.
 
 python -m inpaint_core inpaint photo.png mask.png -o out.png --model opencv.telea
 python -m inpaint_core inpaint photos/ masks/ -o results/        # masks matched by file name
+python -m inpaint_core faces portrait.jpg mask.png -o out.png     # a face network on each detected face
 python -m inpaint_core list
 python -m inpaint_core convert ctsdg official.pt ctsdg-celeba.safetensors
+
+The pipeline's flags are ``inpaint_core.InpaintOptions``' fields (``--feather-pixels`` for ``feather_pixels``), the
+face flags ``FaceOptions``' fields, with their defaults and ranges. Inputs and the output's file type are checked
+before the model is loaded. In a folder run, an image that has no mask or cannot be read or inpainted is reported
+and skipped; the run goes on and exits with status 1. Errors exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -19,11 +26,19 @@ from tqdm import tqdm
 from .api import convert_checkpoint, list_models, load_model, ready_models
 from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
+from .faces import inpaint_faces
 from .image_ops import to_pil
-from .options import STRATEGIES
+from .options import FaceOptions, InpaintOptions
 from .pipeline import inpaint
+from .registry import preset_names, split_preset_name
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+#: The pipeline options of the ``faces`` command: each face crop always runs ``resize``, so no strategy or margin.
+FACE_PIPELINE_OPTIONS = ("feather_pixels", "threshold", "color_match", "working_size", "seed")
+#: Exit status of a folder run in which some images were skipped.
+PARTIAL = 1
+#: Exit status of an error that stopped the command.
+FAILED = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +47,33 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except InpaintError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return FAILED
+
+
+def flag(name: str) -> str:
+    """The command-line flag of an option: ``feather_pixels`` -> ``--feather-pixels``."""
+    return "--" + name.replace("_", "-")
+
+
+def _add_options(parser: argparse.ArgumentParser, options_cls, names) -> None:
+    """A flag for each option in ``names``, with the option's default, type, choices and help (and its range)."""
+    specs = options_cls.specs()
+    for name in names:
+        item, spec = specs[name]
+        kind = str(item.type)
+        if kind == "bool":
+            parser.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=item.default,
+                                help=spec.help)
+        elif spec.choices:
+            parser.add_argument(flag(name), choices=spec.choices, default=item.default, help=f"{spec.help} "
+                                "(default: %(default)s)")
+        else:
+            parser.add_argument(flag(name), type=int if kind == "int" else float, default=item.default,
+                                help=f"{spec.help}; {spec.minimum:g} to {spec.maximum:g} (default: %(default)s)")
+
+
+def _options(args, options_cls, names):
+    return options_cls(**{name: getattr(args, name) for name in names})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,20 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = commands.add_parser("inpaint", help="inpaint an image, or every image of a folder")
-    run.add_argument("image", type=Path, help="an image file, or a folder of images")
-    run.add_argument("mask", type=Path, help="a mask file (white = fill), or a folder of masks with the images' names")
-    run.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder for a folder input")
-    run.add_argument("--model", default=DEFAULT_MODEL,
-                     help=f"catalog name, preset, file or Hub repo id (default: {DEFAULT_MODEL}, bundled)")
-    run.add_argument("--strategy", choices=STRATEGIES, default="crop")
-    run.add_argument("--margin", type=int, default=64, help="context pixels around each hole (crop)")
-    run.add_argument("--feather", type=float, default=0, help="blend width in pixels outside the hole")
-    run.add_argument("--color-match", action="store_true", help="match colours to the known pixels around holes")
-    run.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    run.add_argument("--seed", type=int, default=0)
+    _add_inputs(run, "an image file, or a folder of images",
+                "a mask file (white = fill), or a folder of masks with the images' names")
+    _add_options(run, InpaintOptions, InpaintOptions.specs())
     run.set_defaults(run=_inpaint)
 
-    show = commands.add_parser("list", help="list the model names")
+    faces = commands.add_parser("faces", help="inpaint the holes inside each face of a photo with a face network")
+    _add_inputs(faces, "a photo (or a folder of photos)", "a mask (white = fill), or a folder of masks")
+    _add_options(faces, FaceOptions, FaceOptions.specs())
+    _add_options(faces, InpaintOptions, FACE_PIPELINE_OPTIONS)
+    faces.set_defaults(run=_faces)
+
+    show = commands.add_parser("list", help="list the model names: ready ones, downloadable ones, presets to train")
     show.set_defaults(run=_list)
 
     convert = commands.add_parser("convert", help="convert an official release checkpoint to safetensors")
@@ -64,53 +103,109 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _pairs(image: Path, mask: Path, output: Path) -> list[tuple[Path, Path, Path]]:
+def _add_inputs(parser: argparse.ArgumentParser, image_help: str, mask_help: str) -> None:
+    parser.add_argument("image", type=Path, help=image_help)
+    parser.add_argument("mask", type=Path, help=mask_help)
+    parser.add_argument("-o", "--output", type=Path, required=True,
+                        help="output file (its suffix gives the format), or a folder for a folder input (PNG files)")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"catalog name, preset, file or Hub repo id (default: {DEFAULT_MODEL}, bundled)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+
+
+Job = tuple[Path, Path | None, Path]  # image, mask (None: missing), output
+
+
+def _jobs(image: Path, mask: Path, output: Path) -> list[Job]:
+    """What to inpaint; a single file's inputs and output type are checked here, before any model is loaded."""
+    if not image.exists():
+        raise InpaintError(f"{image} does not exist")
+    if not mask.exists():
+        raise InpaintError(f"{mask} does not exist")
     if not image.is_dir():
+        _check_writable(output)
+        _read(image), _read(mask)
         return [(image, mask, output)]
+    if output.exists() and not output.is_dir():
+        raise InpaintError(f"{image} is a folder, so the output must be a folder, but {output} is a file")
     images = sorted(p for p in image.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
-        raise InpaintError(f"no images in {image}")
+        raise InpaintError(f"no images in {image} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
     if not mask.is_dir():
+        _read(mask)
         return [(p, mask, output / f"{p.stem}.png") for p in images]
     masks = {p.stem: p for p in mask.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
-    missing = [p.name for p in images if p.stem not in masks]
-    if missing:
-        raise InpaintError(f"no mask in {mask} for {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""))
-    return [(p, masks[p.stem], output / f"{p.stem}.png") for p in images]
+    return [(p, masks.get(p.stem), output / f"{p.stem}.png") for p in images]
 
 
-def _open(path: Path) -> Image.Image:
+def _check_writable(output: Path) -> None:
+    formats = Image.registered_extensions()
+    if formats.get(output.suffix.lower()) not in Image.SAVE:
+        writable = sorted(suffix for suffix in IMAGE_SUFFIXES if formats.get(suffix) in Image.SAVE)
+        raise InpaintError(f"cannot write {output}: give an output file ending in one of {', '.join(writable)}")
+
+
+def _read(path: Path) -> Image.Image:
+    """The picture at ``path``, decoded in full now, so that a truncated or corrupt file is an error here."""
     try:
-        return Image.open(path)
-    except OSError as error:
+        with Image.open(path) as picture:
+            picture.load()
+            return picture.copy()
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise InpaintError(f"cannot read {path}: {error}") from error
 
 
-def _inpaint(args) -> int:
-    jobs = _pairs(args.image, args.mask, args.output)
-    model = load_model(args.model, device=args.device)
-    generator = torch.Generator(device=args.device).manual_seed(args.seed)
+def _run_jobs(jobs: list[Job], model_name: str, device: str, fill: Callable) -> int:
+    """Load the model, ``fill(model, image, mask)`` each job and save it; report and skip the jobs that fail."""
+    model = load_model(model_name, device=device)
+    failures = []
     for image_path, mask_path, out_path in tqdm(jobs, desc="inpainting", unit="image", disable=len(jobs) == 1):
-        result = inpaint(
-            model,
-            _open(image_path),
-            _open(mask_path),
-            args.strategy,
-            margin=args.margin,
-            feather_pixels=args.feather,
-            color_match=args.color_match,
-            generator=generator,
-        )
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        to_pil(result).save(out_path)
-    print(f"wrote {len(jobs)} image(s) to {args.output}")
+        try:
+            if mask_path is None:
+                raise InpaintError(f"no mask for {image_path.name} (a mask file named {image_path.stem}.*)")
+            result = fill(model, _read(image_path), _read(mask_path))
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            to_pil(result).save(out_path)
+        except InpaintError as error:
+            if len(jobs) == 1:
+                raise
+            failures.append(image_path.name)
+            tqdm.write(f"skipped {image_path}: {error}", file=sys.stderr)
+    written = len(jobs) - len(failures)
+    print(f"wrote {written} image(s) to {jobs[0][2] if len(jobs) == 1 else jobs[0][2].parent}")
+    if failures:
+        print(f"error: {len(failures)} of {len(jobs)} image(s) skipped: {', '.join(failures)}", file=sys.stderr)
+        return PARTIAL
     return 0
 
 
+def _inpaint(args) -> int:
+    options = _options(args, InpaintOptions, InpaintOptions.specs())
+    jobs = _jobs(args.image, args.mask, args.output)
+    return _run_jobs(jobs, args.model, args.device,
+                     lambda model, image, mask: inpaint(model, image, mask, options=options))
+
+
+def _faces(args) -> int:
+    face_options = _options(args, FaceOptions, FaceOptions.specs())
+    options = _options(args, InpaintOptions, FACE_PIPELINE_OPTIONS)
+    jobs = _jobs(args.image, args.mask, args.output)
+    return _run_jobs(jobs, args.model, args.device, lambda model, image, mask: inpaint_faces(
+        model, image, mask, face_options=face_options, options=options).image)
+
+
 def _list(args) -> int:
-    ready = set(ready_models())
-    for name in list_models():
-        print(f"{name}{'  (ready offline)' if name in ready else ''}")
+    ready = ready_models()
+    sections = {
+        "ready (offline, no download)": ready,
+        "downloaded on first use": [name for name in list_models("weights") if name not in ready],
+        "presets without trained weights (ic.build_model, training)": [
+            name for name in preset_names() if split_preset_name(name)[0].needs_weights],
+    }
+    for title, names in sections.items():
+        print(f"{title}:")
+        for name in names or ["(none)"]:
+            print(f"  {name}{'  (default)' if name == DEFAULT_MODEL else ''}")
     return 0
 
 

@@ -24,6 +24,8 @@ from .errors import UnknownModelError, WeightsError
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _REVISION = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 _WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
+#: Seconds the reachability check waits for the Hub's answer before it reports the Hub unreachable.
+REACH_TIMEOUT = 10
 
 
 def endpoint() -> str:
@@ -152,6 +154,7 @@ def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | N
             f"{filename} of {repo_id} is not in the Hugging Face cache and offline mode is on: "
             f"unset HF_HUB_OFFLINE to download {url}, {hint}"
         )
+    _check_reachable(url)
     try:
         path = Path(hf_hub_download(**common))
     except (RepositoryNotFoundError, RevisionNotFoundError) as error:
@@ -175,6 +178,24 @@ def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | N
                 f"cache; try again, {hint}"
             )
     return path
+
+
+def _check_reachable(url: str) -> None:
+    """Fail at once when the Hub cannot be reached: ``hf_hub_download`` retries a connection error five times with
+    backoff (about 25 s) before it gives up. One ``HEAD`` without retries; an HTTP answer of any status is left to
+    the download, whose errors say what it means."""
+    from huggingface_hub import get_hf_file_metadata
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        get_hf_file_metadata(url, timeout=REACH_TIMEOUT)
+    except HfHubHTTPError:
+        return
+    except Exception as error:  # connection refused, no route, DNS, TLS, timeout: the endpoint is not reachable
+        raise WeightsError(
+            f"cannot reach the Hugging Face Hub at {endpoint()} ({type(error).__name__}: {error}); check the network "
+            "and HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use only local files"
+        ) from error
 
 
 def file_sha256(path: Path) -> str:

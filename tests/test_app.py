@@ -355,3 +355,24 @@ def test_examples_render_offline():
         image, mask = Image.open(image_path), Image.open(mask_path)
         assert image.mode == "RGB" and mask.mode == "L" and mask.size == image.size
         assert 0 < np.asarray(mask).mean() / 255 < 0.3
+
+
+def test_every_option_has_its_control(app):
+    """The Pipeline options accordion and the Faces tab show each option with its label, default and range."""
+    components = {c["props"].get("elem_id"): c["props"] for c in app[0].demo.config["components"]}
+    for prefix, options_cls in (("option-", ic.InpaintOptions), ("face-option-", ic.FaceOptions)):
+        for name, (item, spec) in options_cls.specs().items():
+            props = components[prefix + name]
+            assert props["label"] == spec.label and props["value"] == item.default, name
+            if spec.maximum is not None and name != "seed":
+                assert (props["minimum"], props["maximum"]) == (spec.minimum, spec.maximum), name
+
+
+def test_every_option_reaches_the_pipeline_through_the_api(client, tmp_path):
+    image, mask = smooth_image(48, 64, 9), box_mask(48, 64, (10, 12, 30, 40))
+    options = ic.InpaintOptions(strategy="resize", margin=16, feather_pixels=3, threshold=0.5, color_match=True,
+                                working_size=32, seed=4)
+    out = read(client.predict(handle_file(save(tmp_path, "i.png", image)), handle_file(save(tmp_path, "m.png", mask)),
+                              "opencv.telea", *options.as_kwargs().values(), api_name="/inpaint"))
+    wanted = ic.inpaint(ic.load_model("opencv.telea"), image, mask, options=options)
+    assert np.array_equal(out, np.asarray(ic.image_ops.to_pil(wanted)))

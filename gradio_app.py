@@ -25,6 +25,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -36,7 +37,8 @@ import inpaint_core as ic
 from inpaint_core import faces
 from inpaint_core.catalog import get_weights_entry
 from inpaint_core.hub import models_dirs, names_a_file
-from inpaint_core.image_ops import as_image_batch, prepare_inputs, to_pil
+from inpaint_core.image_ops import as_image_batch, open_image, prepare_inputs, to_pil
+from inpaint_core.masks.ops import bounding_boxes
 from inpaint_core.options import FaceOptions, InpaintOptions
 from inpaint_core.registry import families
 
@@ -46,6 +48,12 @@ CACHE_SIZE = int(os.environ.get("INPAINT_APP_CACHE_SIZE", "2"))
 ALLOW_PATHS = os.environ.get("INPAINT_APP_ALLOW_PATHS", "0" if os.environ.get("SPACE_ID") else "1") == "1"
 #: Largest image side the app accepts (the pipeline's ``crop`` strategy handles large images; this bounds memory).
 MAX_SIDE = 4096
+#: A learned network may see at most this many times its working area (working size squared) in one pass: what
+#: bounds a request's memory (a 2000x1500 photo in one CTSDG pass took 12 GB).
+MAX_PASS_AREA = float(os.environ.get("INPAINT_APP_MAX_PASS_AREA", "4"))
+#: Hole regions one request may inpaint with the crop strategy (one network pass each), and when to warn.
+MAX_REGIONS = int(os.environ.get("INPAINT_APP_MAX_REGIONS", "64"))
+WARN_REGIONS = 16
 MAX_FILE_SIZE = "20mb"
 #: Colour of the hole in the overlay and of the brush.
 HOLE_RGB = (255, 45, 85)
@@ -133,43 +141,103 @@ def load(name: str | None) -> ic.InpaintModel:
 # ---------------------------------------------------------------- inputs
 
 
-def editor_inputs(editor: dict | None, mask_upload: Image.Image | None) -> tuple[np.ndarray, torch.Tensor]:
-    """The RGB image (uint8 ``[H, W, 3]``) and the hole (``[1, 1, H, W]`` in [0, 1], 1 = fill): every painted pixel
-    of the editor's layers, plus the uploaded mask (see :func:`mask_from_picture`) when one is given."""
-    background = None if editor is None else editor.get("background")
+@dataclass
+class Inputs:
+    """A request's picture and hole, decoded by ``inpaint_core`` (16-bit, grayscale, palette, transparency)."""
+
+    image: torch.Tensor  #: ``[1, 3, H, W]`` in [0, 1]
+    hole: torch.Tensor  #: ``[1, 1, H, W]`` in [0, 1], 1 = fill
+    alpha: Image.Image | None = None  #: the photo's transparency, put back on the result
+    note: str = ""  #: a correction the user should know of ("scaled down from ...")
+
+
+def read_upload(payload, what: str) -> Image.Image | None:
+    """An uploaded picture (Gradio's unprocessed file payload or a path), decoded in full; None when none was given.
+    A file that is not a readable picture is an error that says so (Gradio's own decoding would only say "Error")."""
+    path = payload.get("path") if isinstance(payload, dict) else payload
+    if not path:
+        return None
+    try:
+        return open_image(path)
+    except ic.InputError as error:
+        raise user_error(f"{what}: {error}") from error
+
+
+def photo(picture: Image.Image, scale_down: bool) -> tuple[torch.Tensor, Image.Image | None, str]:
+    """The picture as an RGB batch, its transparency (None when opaque) and a note; larger than ``MAX_SIDE`` it is
+    scaled down to that (``scale_down``) or refused."""
+    alpha = None
+    if "A" in picture.getbands() or "transparency" in picture.info:
+        alpha = picture.convert("RGBA").getchannel("A")
+        alpha = None if alpha.getextrema()[0] == 255 else alpha
+    note, width, height = "", *picture.size
+    if max(width, height) > MAX_SIDE:
+        if not scale_down:
+            raise user_error(f"The picture is {width}x{height} (width x height); this endpoint takes at most "
+                             f"{MAX_SIDE} pixels per side: scale it down first (the editor does that for you).")
+        scale = MAX_SIDE / max(width, height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        picture = picture.convert("RGBA" if alpha else "RGB").resize(size, Image.Resampling.LANCZOS)
+        alpha = alpha.resize(size, Image.Resampling.LANCZOS) if alpha else None
+        note = f"scaled down from {width}x{height} to {size[0]}x{size[1]} (at most {MAX_SIDE} pixels per side)"
+    try:
+        return as_image_batch(picture), alpha, note
+    except ic.InputError as error:
+        raise user_error(f"Image: {error}") from error
+
+
+def editor_inputs(editor: dict | None, mask_upload) -> Inputs:
+    """The editor's photo and hole: every painted pixel of its layers, plus the uploaded mask (see
+    :func:`mask_from_picture`) when one is given. ``editor`` and ``mask_upload`` are Gradio's unprocessed payloads."""
+    background = read_upload((editor or {}).get("background"), "Image")
     if background is None:
-        raise user_error("Upload an image first (drop it on the editor).")
-    image = check_size(np.asarray(background))
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    image = np.ascontiguousarray(image[..., :3])
-    hole = torch.zeros(1, 1, *image.shape[:2])
-    for layer in editor.get("layers") or []:
-        alpha = _alpha(np.asarray(layer))
-        if alpha.shape != image.shape[:2]:
-            raise user_error(f"The painted layer is {alpha.shape[1]}x{alpha.shape[0]} but the image is "
-                             f"{image.shape[1]}x{image.shape[0]}; reload the image and paint again.")
-        hole = torch.maximum(hole, torch.from_numpy(alpha)[None, None])
-    if mask_upload is not None:
+        raise user_error("Upload an image first (drop it on the editor). If you did and the editor stayed empty, "
+                         "the browser could not read the file: save it as PNG or JPEG and try again.")
+    hole = np.zeros(background.size[::-1], np.float32)
+    for layer in (editor or {}).get("layers") or []:
+        painted = read_upload(layer, "Painted layer")
+        if painted is None:
+            continue
+        if painted.size != background.size:
+            raise user_error(f"The painted layer is {painted.size[0]}x{painted.size[1]} but the image is "
+                             f"{background.size[0]}x{background.size[1]}; reload the image and paint again.")
+        hole = np.maximum(hole, _painted(painted))
+    image, alpha, note = photo(background, scale_down=True)
+    full_size = torch.zeros(1, 3, *hole.shape)
+    hole = prepare_inputs(full_size, hole)[1]
+    mask = read_upload(mask_upload, "Uploaded mask")
+    if mask is not None:
         try:  # inpaint_core's rules: luminance of a coloured mask, 16-bit, resized when the aspect ratio matches
-            _, uploaded = prepare_inputs(image, mask_from_picture(mask_upload))
+            hole = torch.maximum(hole, prepare_inputs(full_size, mask_from_picture(mask))[1])
         except ic.InputError as error:
             raise user_error(f"Uploaded mask: {error}") from error
-        hole = torch.maximum(hole, uploaded)
-    return image, hole
+    if hole.shape[-2:] != image.shape[-2:]:
+        hole = torch.nn.functional.interpolate(hole, size=image.shape[-2:], mode="area")
+    return Inputs(image, hole, alpha, note)
 
 
-def _alpha(layer: np.ndarray) -> np.ndarray:
+def api_inputs(image_upload, mask_upload) -> Inputs:
+    """The API's photo and mask (unprocessed payloads); a photo above ``MAX_SIDE`` is refused, not scaled."""
+    picture, mask = read_upload(image_upload, "Image"), read_upload(mask_upload, "Mask")
+    if picture is None or mask is None:
+        raise user_error("Give both an image and a mask (white = fill).")
+    image, alpha, note = photo(picture, scale_down=False)
+    try:
+        return Inputs(image, prepare_inputs(image, mask_from_picture(mask))[1], alpha, note)
+    except ic.InputError as error:
+        raise user_error(f"Mask: {error}") from error
+
+
+def _painted(layer: Image.Image) -> np.ndarray:
     """1 where a layer has paint (any opacity), else 0."""
-    if layer.ndim == 3 and layer.shape[2] == 4:
-        return (layer[..., 3] > 0).astype(np.float32)
-    return (layer.max(axis=-1) > 0 if layer.ndim == 3 else layer > 0).astype(np.float32)
+    if "A" in layer.getbands():
+        return (np.asarray(layer.getchannel("A")) > 0).astype(np.float32)
+    return (np.asarray(layer.convert("L")) > 0).astype(np.float32)
 
 
 def mask_from_picture(mask: Image.Image) -> np.ndarray | Image.Image:
     """A mask picture: white (or any non-black) = fill. A picture with transparency (a painted layer saved as PNG)
     is a mask by its alpha; anything else goes to ``inpaint_core`` as is (grayscale, RGB luminance, 16-bit)."""
-    check_size(mask)
     if "A" in mask.getbands():
         alpha = np.asarray(mask.getchannel("A"))
         if alpha.min() < 255:
@@ -178,11 +246,11 @@ def mask_from_picture(mask: Image.Image) -> np.ndarray | Image.Image:
     return mask
 
 
-def check_size(picture: np.ndarray | Image.Image) -> np.ndarray | Image.Image:
-    width, height = picture.size if isinstance(picture, Image.Image) else picture.shape[1::-1]
-    if max(width, height) > MAX_SIDE:
-        raise user_error(f"The picture is {width}x{height}; this app takes at most {MAX_SIDE} pixels per side. "
-                       "Scale it down first.")
+def result_picture(image: torch.Tensor, alpha: Image.Image | None) -> Image.Image:
+    """The result as a picture, with the input's transparency back on it (transparent pixels stay transparent)."""
+    picture = to_pil(image)
+    if alpha is not None:
+        picture.putalpha(alpha)
     return picture
 
 
@@ -212,13 +280,49 @@ def option_values(options_cls, values) -> InpaintOptions | FaceOptions:
 
 def run_pipeline(model: ic.InpaintModel, image, hole, options: InpaintOptions,
                  progress: Callable[[int, int], None] | None = None) -> tuple[ic.InpaintResult, float]:
-    """``inpaint_core.inpaint_detailed`` with the app's options; returns the result and the seconds it took."""
+    """``inpaint_core.inpaint_detailed`` with the app's options, within the app's budget (:func:`check_budget`);
+    returns the result and the seconds it took."""
+    check_budget(model, image, hole >= options.threshold, options)
     start = time.perf_counter()
     try:
         result = ic.inpaint_detailed(model, image, hole, options=options, progress=progress)
     except ic.InpaintError as error:
         raise user_error(f"{model.name}: {error}") from error
+    except (torch.OutOfMemoryError, MemoryError) as error:
+        raise user_error(f"{model.name} ran out of memory on this image: use the crop strategy or a smaller "
+                         "working size, or scale the image down") from error
     return result, time.perf_counter() - start
+
+
+def check_budget(model: ic.InpaintModel, image: torch.Tensor, hole: torch.Tensor, options: InpaintOptions) -> None:
+    """Refuse, before any work, a request whose network passes would exceed what one request may take here: a learned
+    network sees at most ``MAX_PASS_AREA`` times its working area in one pass, and the crop strategy runs at most
+    ``MAX_REGIONS`` passes (one per hole region); warn when a run has many regions. OpenCV's engines are cheap and
+    bounded by ``MAX_SIDE`` alone."""
+    if next(model.parameters(), None) is None:
+        return
+    height, width = image.shape[-2:]
+    native = model.working_size
+    if options.strategy == "original" and not model.fixed_size:
+        seen, what = height * width, f"the whole {width}x{height} image in one pass"
+    else:
+        side = native if model.fixed_size else options.working_size or native
+        seen, what = side * side, f"{side}x{side} pixels in each pass"
+    limit = int(MAX_PASS_AREA * native * native)
+    if seen > limit:
+        raise user_error(
+            f"{model.name} would see {what}, more than one request may take here ({limit:,} pixels: "
+            f"{MAX_PASS_AREA:g}x its {native}x{native} working size), which could exhaust the server's memory. Use "
+            "the crop strategy (it inpaints each hole with context at the network's size), the resize strategy, or "
+            "a smaller working size."
+        )
+    if options.strategy == "crop":
+        regions = len(bounding_boxes(hole[0, 0], merge_distance=1))
+        if regions > MAX_REGIONS:
+            raise user_error(f"The mask has {regions} separate hole regions; one request may inpaint at most "
+                             f"{MAX_REGIONS} with the crop strategy. Join nearby holes, or use the resize strategy.")
+        if regions > WARN_REGIONS:
+            gr.Warning(f"{regions} hole regions: {model.name} runs once per region, so this may take a while.")
 
 
 def model_label(choice: str, model: ic.InpaintModel) -> str:
@@ -235,17 +339,19 @@ def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather_pixels
     """The Inpaint tab: returns the result, the hole overlay and a status line."""
     options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
                                              seed))
-    image, hole = editor_inputs(editor, mask_upload)
-    if not (hole >= options.threshold).any():
+    inputs = editor_inputs(editor, mask_upload)
+    if not (inputs.hole >= options.threshold).any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
     progress(0, desc=f"loading {model_name}")
     model = load(model_name)
-    result, seconds = run_pipeline(model, image, hole, options, progress=_progress_callback(progress, model.name))
-    height, width = image.shape[:2]
+    result, seconds = run_pipeline(model, inputs.image, inputs.hole, options,
+                                   progress=_progress_callback(progress, model.name))
+    height, width = inputs.image.shape[-2:]
     share = 100 * float(result.hole.float().mean())
     label = model_label(model_name, model)
-    status = f"**{label}** · {strategy} · {width}x{height} · {share:.1f} % hole · {seconds:.2f} s"
-    return to_pil(result.image), overlay(as_image_batch(image), result.hole), status
+    status = (f"**{label}** · {options.strategy} · {width}x{height} · {share:.1f} % hole · {seconds:.2f} s"
+              + (f" · {inputs.note}" if inputs.note else ""))
+    return result_picture(result.image, inputs.alpha), overlay(inputs.image, result.hole), status
 
 
 def compare_ui(editor, mask_upload, model_names, strategy, margin, feather_pixels, threshold, color_match,
@@ -253,8 +359,8 @@ def compare_ui(editor, mask_upload, model_names, strategy, margin, feather_pixel
     """The Compare tab: every chosen model on the same input; a gallery and a table of times."""
     options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
                                              seed))
-    image, hole = editor_inputs(editor, mask_upload)
-    if not (hole >= options.threshold).any():
+    inputs = editor_inputs(editor, mask_upload)
+    if not (inputs.hole >= options.threshold).any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
     if not model_names:
         raise user_error("Choose at least one model to compare.")
@@ -265,12 +371,12 @@ def compare_ui(editor, mask_upload, model_names, strategy, margin, feather_pixel
             start = time.perf_counter()
             model = load(name)
             loaded = time.perf_counter() - start
-            result, seconds = run_pipeline(model, image, hole, options)
+            result, seconds = run_pipeline(model, inputs.image, inputs.hole, options)
         except gr.Error as error:  # one model failing (missing weights, a size it cannot take) spoils only its row
             errors.append(error.message)
             rows.append([name, None, None, error.message])
             continue
-        gallery.append((to_pil(result.image), f"{name} · {seconds:.2f} s"))
+        gallery.append((result_picture(result.image, inputs.alpha), f"{name} · {seconds:.2f} s"))
         rows.append([name, round(seconds, 3), round(loaded, 3), "ok"])
     if not gallery:
         raise user_error("No model could run: " + " | ".join(errors))
@@ -289,13 +395,14 @@ def faces_ui(editor, mask_upload, model_name, assume_aligned, face_margin, min_f
     face_options = option_values(FaceOptions, (assume_aligned, face_margin, min_face))
     options = option_values(InpaintOptions, ("resize", InpaintOptions.margin, feather_pixels, threshold, color_match,
                                              working_size, seed))
-    image, hole = editor_inputs(editor, mask_upload)
+    inputs = editor_inputs(editor, mask_upload)
+    batch, hole = inputs.image, inputs.hole
     binary = hole >= options.threshold
     if not binary.any():
         raise user_error("The mask is empty: paint over the part of the face to fill, or upload a mask.")
     progress(0, desc=f"loading {model_name}")
     model = load(model_name)
-    batch = as_image_batch(image)
+    check_budget(model, batch, binary, options)
     aligned = face_options.assume_aligned
     boxes = [] if aligned else [faces.aligned_box(box, face_options.margin)
                                 for box in faces.detect_faces(batch[0], binary[0], face_options.min_face)]
@@ -313,10 +420,10 @@ def faces_ui(editor, mask_upload, model_name, assume_aligned, face_margin, min_f
                  "Inpaint tab for it)" if left_out > 0 else ""))
     if not model.aligned_faces:
         gr.Warning(f"{model.name} is not a face network; the face crop works with it, but a face model fits better.")
-    return to_pil(result.image), overlay(batch, binary, boxes), status
+    return result_picture(result.image, inputs.alpha), overlay(batch, binary, boxes), status
 
 
-def inpaint_api(image: Image.Image | None, mask: Image.Image | None, model: str, strategy: str, margin: int,
+def inpaint_api(image: dict | None, mask: dict | None, model: str, strategy: str, margin: int,
                 feather_pixels: float, threshold: float, color_match: bool, working_size: int,
                 seed: int) -> Image.Image:
     """Inpaint ``image`` where ``mask`` is white (or, for a transparent PNG, painted); returns the result.
@@ -327,12 +434,10 @@ def inpaint_api(image: Image.Image | None, mask: Image.Image | None, model: str,
     """
     options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
                                              seed))
-    if image is None or mask is None:
-        raise user_error("Give both an image and a mask (white = fill).")
-    image = check_size(image)
+    inputs = api_inputs(image, mask)
     loaded = load(model)
-    result, _ = run_pipeline(loaded, image, mask_from_picture(mask), options)
-    return to_pil(result.image)
+    result, _ = run_pipeline(loaded, inputs.image, inputs.hole, options)
+    return result_picture(result.image, inputs.alpha)
 
 
 # ---------------------------------------------------------------- examples
@@ -461,7 +566,9 @@ def build_demo() -> gr.Blocks:
     choices = model_choices()
     names = [value for _, value in choices]
     ready = ic.ready_models()
-    run_options = dict(concurrency_limit=CONCURRENCY, concurrency_id="models")
+    # the callbacks decode the uploads themselves (read_upload), so that a file Gradio's decoding cannot read, a 16-bit
+    # or a transparent picture gets inpaint_core's rules and a message instead of a bare "Error"
+    run_options = dict(concurrency_limit=CONCURRENCY, concurrency_id="models", preprocess=False)
     with gr.Blocks(title="Inpaint GAN") as demo:
         gr.Markdown(INTRO)
         with gr.Row():
@@ -523,8 +630,8 @@ def build_demo() -> gr.Blocks:
         gr.Examples([[image, mask] for _, image, mask in examples], inputs=[editor, mask_upload],
                     example_labels=[label for label, _, _ in examples], label="Examples (click one, then Inpaint)")
         with gr.Group(visible=False):  # the plain API: image, mask, model, strategy -> image
-            api_inputs = [gr.Image(type="pil", image_mode="RGB", label="image"),
-                          gr.Image(type="pil", image_mode=None, label="mask"),
+            api_inputs = [gr.Image(type="filepath", image_mode=None, label="image"),
+                          gr.Image(type="filepath", image_mode=None, label="mask"),
                           gr.Dropdown(names, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="model"),
                           *option_controls(InpaintOptions, api=True).values()]
             api_output = gr.Image(type="pil", format="png", label="result")

@@ -27,7 +27,7 @@ from .api import convert_checkpoint, list_models, load_model, ready_models
 from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
 from .faces import inpaint_faces
-from .image_ops import to_pil
+from .image_ops import open_image, to_pil
 from .options import FaceOptions, InpaintOptions
 from .pipeline import inpaint
 from .registry import preset_names, split_preset_name
@@ -124,7 +124,7 @@ def _jobs(image: Path, mask: Path, output: Path) -> list[Job]:
         raise InpaintError(f"{mask} does not exist")
     if not image.is_dir():
         _check_writable(output)
-        _read(image), _read(mask)
+        open_image(image), open_image(mask)
         return [(image, mask, output)]
     if output.exists() and not output.is_dir():
         raise InpaintError(f"{image} is a folder, so the output must be a folder, but {output} is a file")
@@ -132,7 +132,7 @@ def _jobs(image: Path, mask: Path, output: Path) -> list[Job]:
     if not images:
         raise InpaintError(f"no images in {image} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
     if not mask.is_dir():
-        _read(mask)
+        open_image(mask)
         return [(p, mask, output / f"{p.stem}.png") for p in images]
     masks = {p.stem: p for p in mask.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
     return [(p, masks.get(p.stem), output / f"{p.stem}.png") for p in images]
@@ -145,16 +145,6 @@ def _check_writable(output: Path) -> None:
         raise InpaintError(f"cannot write {output}: give an output file ending in one of {', '.join(writable)}")
 
 
-def _read(path: Path) -> Image.Image:
-    """The picture at ``path``, decoded in full now, so that a truncated or corrupt file is an error here."""
-    try:
-        with Image.open(path) as picture:
-            picture.load()
-            return picture.copy()
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise InpaintError(f"cannot read {path}: {error}") from error
-
-
 def _run_jobs(jobs: list[Job], model_name: str, device: str, fill: Callable) -> int:
     """Load the model, ``fill(model, image, mask)`` each job and save it; report and skip the jobs that fail."""
     model = load_model(model_name, device=device)
@@ -163,7 +153,7 @@ def _run_jobs(jobs: list[Job], model_name: str, device: str, fill: Callable) -> 
         try:
             if mask_path is None:
                 raise InpaintError(f"no mask for {image_path.name} (a mask file named {image_path.stem}.*)")
-            result = fill(model, _read(image_path), _read(mask_path))
+            result = fill(model, open_image(image_path), open_image(mask_path))
             out_path.parent.mkdir(parents=True, exist_ok=True)
             to_pil(result).save(out_path)
         except InpaintError as error:

@@ -23,6 +23,8 @@ from gradio_client.exceptions import AppError  # noqa: E402
 import inpaint_core as ic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Every pipeline option at its default, in the order the endpoints take them.
+DEFAULTS = tuple(ic.InpaintOptions().as_kwargs().values())
 
 
 def load_app():
@@ -376,3 +378,79 @@ def test_every_option_reaches_the_pipeline_through_the_api(client, tmp_path):
                               "opencv.telea", *options.as_kwargs().values(), api_name="/inpaint"))
     wanted = ic.inpaint(ic.load_model("opencv.telea"), image, mask, options=options)
     assert np.array_equal(out, np.asarray(ic.image_ops.to_pil(wanted)))
+
+
+# ------------------------------------------------------------------ what a first-time user hit (issue 22)
+
+
+def test_a_request_that_would_exhaust_memory_is_refused_and_the_server_answers_the_next(client, tmp_path):
+    """A 2000x1500 photo with CTSDG and the 'original' strategy took 12 GB: it is refused before any work."""
+    image, mask = smooth_image(1500, 2000, 11), box_mask(1500, 2000, (600, 800, 700, 950))
+    image_path, mask_path = save(tmp_path, "big.png", image), save(tmp_path, "big_mask.png", mask)
+    with pytest.raises(AppError, match="would see the whole 2000x1500 image in one pass.*crop strategy"):
+        client.predict(handle_file(image_path), handle_file(mask_path), "ctsdg-compact-utkface", "original",
+                       api_name="/inpaint")
+    with pytest.raises(AppError, match="1024x1024 pixels in each pass"):
+        client.predict(handle_file(image_path), handle_file(mask_path), "mdrn-compact-utkface", "resize", 64, 0, 0.1,
+                       False, 1024, api_name="/inpaint")
+    small, small_mask = smooth_image(64, 64, 12), box_mask(64, 64, (20, 20, 40, 40))
+    out = read(client.predict(handle_file(save(tmp_path, "s.png", small)), handle_file(save(tmp_path, "sm.png",
+                              small_mask)), "ctsdg-compact-utkface", "original", api_name="/inpaint"))
+    assert out.shape == small.shape
+
+
+def test_a_16_bit_grayscale_png_is_decoded_by_inpaint_core(client, tmp_path):
+    values = np.tile(np.linspace(2000, 60000, 80).astype(np.uint16), (48, 1))
+    picture = Image.fromarray(values)  # mode I;16
+    path = tmp_path / "sixteen.png"
+    picture.save(path)
+    mask = box_mask(48, 80, (10, 20, 30, 50))
+    out = read(client.predict(handle_file(str(path)), handle_file(save(tmp_path, "m.png", mask)), "opencv.telea",
+                              api_name="/inpaint"))
+    wanted = ic.image_ops.to_pil(ic.inpaint(ic.load_model("opencv.telea"), Image.open(path), mask > 127))
+    assert np.array_equal(out, np.asarray(wanted))
+    assert (out == 255).mean() < 0.05, "the 16-bit values must not be clipped to white"
+
+
+def test_transparent_pixels_stay_transparent(client, tmp_path):
+    rgba = np.zeros((48, 64, 4), np.uint8)
+    rgba[..., :3] = smooth_image(48, 64, 13)
+    rgba[:, 32:, 3] = 255  # the left half is fully transparent (its colour stored as black)
+    rgba[:, :32, :3] = 0
+    layer = np.zeros((48, 64, 4), np.uint8)
+    layer[10:30, 36:56, 3] = 255
+    editor = {"background": handle_file(save(tmp_path, "bg.png", rgba)),
+              "layers": [handle_file(save(tmp_path, "layer.png", layer))], "composite": None}
+    result, _, _ = client.predict(editor, None, "opencv.telea", *DEFAULTS, api_name="/inpaint_editor")
+    out = np.asarray(Image.open(result))
+    assert out.shape == (48, 64, 4) and np.array_equal(out[..., 3], rgba[..., 3])
+
+
+@pytest.mark.parametrize("where", ["api image", "api mask", "editor image", "editor mask"])
+def test_corrupt_files_get_a_readable_message(client, tmp_path, where):
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(Image.open(save(tmp_path, "ok.png", smooth_image(32, 32, 1))).tobytes()[:500])
+    good_image, good_mask = save(tmp_path, "i.png", smooth_image(32, 32, 2)), save(tmp_path, "m.png",
+                                                                                    box_mask(32, 32, (8, 8, 16, 16)))
+    with pytest.raises(AppError, match="cannot read .*corrupt.png") as info:
+        if where.startswith("api"):
+            image, mask = (corrupt, good_mask) if where == "api image" else (good_image, corrupt)
+            client.predict(handle_file(str(image)), handle_file(str(mask)), "opencv.telea", api_name="/inpaint")
+        else:
+            background = str(corrupt) if where == "editor image" else good_image
+            editor = {"background": handle_file(background), "layers": [], "composite": None}
+            mask = handle_file(str(corrupt)) if where == "editor mask" else None
+            client.predict(editor, mask, "opencv.telea", *DEFAULTS, api_name="/inpaint_editor")
+    assert ("Uploaded mask" in str(info.value)) == (where == "editor mask")
+
+
+def test_a_photo_above_the_limit_is_scaled_down_in_the_editor_and_refused_by_the_api(client, tmp_path):
+    wide = smooth_image(120, 4200, 14)
+    mask = box_mask(120, 4200, (40, 2000, 80, 2100))
+    editor = {"background": handle_file(save(tmp_path, "wide.png", wide)), "layers": [], "composite": None}
+    result, _, status = client.predict(editor, handle_file(save(tmp_path, "m.png", mask)), "opencv.telea", *DEFAULTS,
+                                       api_name="/inpaint_editor")
+    assert Image.open(result).size == (4096, 117) and "scaled down from 4200x120 to 4096x117" in status
+    with pytest.raises(AppError, match="4200x120 .*at most 4096 pixels per side: scale it down"):
+        client.predict(handle_file(save(tmp_path, "w.png", wide)), handle_file(save(tmp_path, "m.png", mask)),
+                       "opencv.telea", api_name="/inpaint")

@@ -477,14 +477,20 @@ def render_scene(width: int = 512, height: int = 384) -> tuple[Image.Image, Imag
     return canvas, mask.filter(ImageFilter.MaxFilter(9))
 
 
+#: Pixels an example's mask reaches beyond the object it covers (a hole that leaves a rim of the object behind
+#: makes the network continue the object).
+EXAMPLE_MASK_GROWTH = 9
+
+
 def _blob_mask(size: tuple[int, int], boxes: list[tuple[float, float, float, float]]) -> Image.Image:
-    """A mask of ellipses given as fractions (left, top, right, bottom) of the image."""
+    """A mask of ellipses given as fractions (left, top, right, bottom) of the image, grown by
+    ``EXAMPLE_MASK_GROWTH`` pixels."""
     width, height = size
     mask = Image.new("L", size, 0)
     draw = ImageDraw.Draw(mask)
     for left, top, right, bottom in boxes:
         draw.ellipse((left * width, top * height, right * width, bottom * height), fill=255)
-    return mask
+    return mask.filter(ImageFilter.MaxFilter(EXAMPLE_MASK_GROWTH))
 
 
 def _dependency_photos() -> list[tuple[str, Image.Image, list[tuple[float, float, float, float]]]]:
@@ -495,10 +501,12 @@ def _dependency_photos() -> list[tuple[str, Image.Image, list[tuple[float, float
     if spec is None or not spec.submodule_search_locations:
         return []
     folder = Path(next(iter(spec.submodule_search_locations))) / "data"
-    photos = [  # (file, what, licence, hole boxes)
-        ("coffee.png", "remove the spoon", "CC0, Rachel Michetti", [(0.63, 0.14, 0.73, 0.6), (0.53, 0.55, 0.7, 0.9)]),
+    photos = [  # (file, what, licence, hole boxes: each visible part of the object, checked on an overlay)
+        ("coffee.png", "remove the spoon", "CC0, Rachel Michetti",
+         [(0.655, 0.15, 0.715, 0.28), (0.605, 0.5, 0.665, 0.63), (0.51, 0.57, 0.7, 0.84)]),
         ("chelsea.png", "fill a patch of fur", "CC0, Stefan van der Walt", [(0.05, 0.55, 0.3, 0.95)]),
-        ("astronaut.png", "remove the shuttle model", "public domain, NASA", [(0.72, -0.02, 0.96, 0.56)]),
+        ("astronaut.png", "remove the shuttle model", "public domain, NASA",
+         [(0.67, -0.05, 0.92, 0.5), (0.67, 0.33, 0.92, 0.6)]),
         ("astronaut.png", "the mouth, Faces tab", "public domain, NASA", [(0.39, 0.255, 0.49, 0.315)]),
     ]
     found = []

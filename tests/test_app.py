@@ -454,3 +454,22 @@ def test_a_photo_above_the_limit_is_scaled_down_in_the_editor_and_refused_by_the
     with pytest.raises(AppError, match="4200x120 .*at most 4096 pixels per side: scale it down"):
         client.predict(handle_file(save(tmp_path, "w.png", wide)), handle_file(save(tmp_path, "m.png", mask)),
                        "opencv.telea", api_name="/inpaint")
+
+
+def test_example_masks_cover_the_objects_they_name():
+    """Points on the edges of each named object (read off an overlay of the photo), as fractions (x, y)."""
+    module = load_app()
+    photos = {label.split(" (")[0]: (photo, boxes) for label, photo, boxes in module._dependency_photos()}
+    if not photos:
+        pytest.skip("scikit-image's sample photos are not installed")
+    edges = {
+        "coffee: remove the spoon": [(0.685, 0.17), (0.7, 0.24), (0.635, 0.6), (0.53, 0.7), (0.67, 0.66),
+                                     (0.6, 0.81)],
+        "astronaut: remove the shuttle model": [(0.8, 0.01), (0.7, 0.42), (0.89, 0.42), (0.75, 0.55), (0.88, 0.55),
+                                                (0.9, 0.3)],
+    }
+    for label, points in edges.items():
+        photo, boxes = photos[label]
+        mask = np.asarray(module._blob_mask(photo.size, boxes)) > 0
+        for x, y in points:
+            assert mask[int(y * photo.height), int(x * photo.width)], (label, x, y)

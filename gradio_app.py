@@ -159,8 +159,9 @@ def read_upload(payload, what: str) -> Image.Image | None:
         return None
     try:
         return open_image(path)
-    except ic.InputError as error:
-        raise user_error(f"{what}: {error}") from error
+    except ic.InputError as error:  # named as the user's file, not the server's temporary copy
+        name = (payload.get("orig_name") if isinstance(payload, dict) else None) or Path(path).name
+        raise user_error(f"{what}: {str(error).replace(str(path), name)}") from error
 
 
 def photo(picture: Image.Image, scale_down: bool) -> tuple[torch.Tensor, Image.Image | None, str]:

@@ -119,21 +119,28 @@ def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:
 
 
 def _run_crops(runner, image, binary, margin, result, progress) -> None:
-    jobs = [
-        (index, box)
-        for index in range(image.shape[0])
-        for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // 4))
-    ]
-    height, width = image.shape[-2:]
+    square = runner.model.fixed_size
+    jobs = [(index, box) for index in range(image.shape[0]) for box in region_boxes(binary[index, 0], margin, square)]
     filled = torch.zeros_like(binary)  # holes filled by an earlier region count as known pixels now
-    for done, (index, box) in enumerate(jobs, start=1):
-        top, left, bottom, right = crop = _context_box(box, margin, height, width, runner.model.fixed_size)
+    for done, (index, crop) in enumerate(jobs, start=1):
+        top, left, bottom, right = crop
         window = (slice(index, index + 1), slice(None), slice(top, bottom), slice(left, right))
         todo = binary[window] & ~filled[window]
         if todo.any():
             runner.fill_box(result.image[window], todo, crop, runner.working_size, result, index, filled[window])
             filled[window] |= todo
         _report(progress, done, len(jobs))
+
+
+def region_boxes(binary: torch.Tensor, margin: int, square: bool = False) -> list[tuple[int, int, int, int]]:
+    """The ``crop`` strategy's boxes for one ``[H, W]`` hole mask, in order: each connected region (regions closer
+    than about ``margin / 4`` merged) grown by ``margin`` pixels of context, kept inside the image, and square when the
+    image allows (always for ``square``: networks of a fixed size)."""
+    height, width = binary.shape
+    return [
+        _context_box(box, margin, height, width, square)
+        for box in bounding_boxes(binary, merge_distance=max(1, margin // 4))
+    ]
 
 
 def _context_box(box, margin, height, width, square) -> tuple[int, int, int, int]:
@@ -176,10 +183,7 @@ class _Runner:
     def _weight(self, index: int, box, filled) -> torch.Tensor:
         """The blend weight in ``box``: the mask value in the hole, the feather band around it, 0 where filled."""
         window = (slice(index, index + 1), slice(None), slice(box[0], box[2]), slice(box[1], box[3]))
-        binary, soft = self.binary[window], self.soft[window]
-        weight = torch.where(binary, soft, torch.zeros_like(soft))
-        if self.feather_pixels > 0:
-            weight = torch.maximum(weight, feather(binary.to(soft.dtype), self.feather_pixels))
+        weight = blend_weight(self.binary[window], self.soft[window], self.feather_pixels)
         return weight if filled is None else weight * ~filled
 
     def _predict(self, crop: torch.Tensor, hole: torch.Tensor, size: int | None) -> dict[str, torch.Tensor]:
@@ -209,6 +213,15 @@ class _Runner:
             name: _resize(value.float()[..., :target_h, :target_w].to(crop.device), height, width, "image")
             for name, value in outputs.items()
         }
+
+
+def blend_weight(binary: torch.Tensor, soft: torch.Tensor, feather_pixels: float = 0) -> torch.Tensor:
+    """How much of a prediction replaces the image: the mask value in the hole, a fall-off over ``feather_pixels``
+    outside it, 0 elsewhere."""
+    weight = torch.where(binary, soft, torch.zeros_like(soft))
+    if feather_pixels > 0:
+        weight = torch.maximum(weight, feather(binary.to(soft.dtype), feather_pixels))
+    return weight
 
 
 def network_input(model: InpaintModel, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:

@@ -18,21 +18,22 @@ INPAINT_WIDGETS = ("strategy", "margin", "feather_pixels", "color_match", "seed"
 class LoadModel(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
+        choices = logic.model_choices(runtime.weights_files(), runtime.models_dirs())
         return io.Schema(
             node_id="InpaintGAN_LoadModel",
             display_name="Load Inpaint GAN Model",
             category=f"{CATEGORY}/loaders",
             description=(
-                "Loads an inpainting network: a catalog name (downloaded once from the Hugging Face Hub into its "
-                "cache unless the file is already in models/inpaint), an OpenCV engine that needs no weights, or a "
-                ".safetensors file in models/inpaint. Offline (HF_HUB_OFFLINE=1) the error says which file to put "
-                "where."
+                "Loads an inpainting network. Each choice says what it is: bundled (ships with the pack, works "
+                "offline), cached (downloaded before) or a download (its size), face (aligned faces: use Face Crop) "
+                "or scene, and its licence; classical OpenCV engines need no weights; then .safetensors files in "
+                "models/inpaint. A download shows in the progress bar; offline or without a network the error says "
+                "at once which file to put where."
             ),
             inputs=[
-                io.Combo.Input("model_name", options=logic.model_choices(runtime.weights_files()),
-                               default=logic.DEFAULT_MODEL,
-                               tooltip="The bundled default (works offline), catalog weights, OpenCV engines, then "
-                                       ".safetensors files in models/inpaint"),
+                io.Combo.Input("model_name", options=choices, default=choices[0],
+                               tooltip="name · bundled / cached / download (size) · face / scene / classical · size "
+                                       "· licence; then .safetensors files in models/inpaint"),
                 io.String.Input("hub_repo_id", default="", optional=True,
                                 tooltip="Any Hugging Face repo holding model.safetensors (owner/name or "
                                         "owner/name@revision); when set it is used instead of model_name"),
@@ -41,9 +42,13 @@ class LoadModel(io.ComfyNode):
         )
 
     @classmethod
+    def validate_inputs(cls, model_name: str, hub_repo_id: str = "") -> bool | str:
+        return True if hub_repo_id.strip() else logic.check_choice(model_name, runtime.weights_files())
+
+    @classmethod
     def execute(cls, model_name: str, hub_repo_id: str = "") -> io.NodeOutput:
         model = logic.load_choice(model_name, hub_repo_id, find_file=runtime.weights_path,
-                                  models_dirs=runtime.models_dirs())
+                                  models_dirs=runtime.models_dirs(), progress=runtime.progress_bar())
         return io.NodeOutput(model)
 
 
@@ -78,6 +83,7 @@ class Inpaint(io.ComfyNode):
         options = InpaintOptions.resolve(None, **widgets)
         device = runtime.compute_device()
         runtime.make_room(model, logic.activation_bytes(model, image, options.strategy, options.working_size), device)
-        with logic.model_on(model, device, runtime.offload_device()):
+        on_device = logic.model_on(model, device, runtime.offload_device())
+        with on_device, logic.interruptible(model, runtime.check_interrupted):
             output, extra = logic.run_inpaint(model, image, mask, options, progress=runtime.progress_bar())
         return io.NodeOutput(output, extra)

@@ -19,7 +19,9 @@ def option_widgets(options_cls, names: tuple[str, ...], optional: tuple[str, ...
         elif kind == "bool":
             widgets.append(io.Boolean.Input(name, **common))
         elif kind == "int":
-            seed = {"control_after_generate": True} if name == "seed" else {}  # ComfyUI's randomize/fixed control
+            # no randomize/fixed control after the seed: it stays as set (no bundled network is random, and an
+            # unchanged run is then served from ComfyUI's cache)
+            seed = {"control_after_generate": False} if name == "seed" else {}
             widgets.append(io.Int.Input(name, min=int(spec.minimum), max=int(spec.maximum), step=int(spec.step),
                                         **seed, **common))
         else:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .catalog import catalog
+from .auto import AUTO_NAMES, choose_model
+from .catalog import DEFAULT_MODEL, catalog
 from .errors import UnknownModelError, WeightsError
 from .hub import resolve_weights
 from .models.base import InpaintModel
@@ -45,9 +47,13 @@ def load_model(
 
     ``name_or_path``: a weights file, a catalog name (``list_models("weights")``), a Hub repo id
     (``owner/repo[@revision]``, which holds ``model.safetensors``), or a preset that needs no weights
-    (``opencv.telea``, ``opencv.ns``). ``progress(done_bytes, total_bytes)`` follows a download.
+    (``opencv.telea``, ``opencv.ns``), or ``auto`` / ``auto-face`` (:func:`load_auto`; the choice is logged).
+    ``progress(done_bytes, total_bytes)`` follows a download.
     """
     name = str(name_or_path)
+    if name in AUTO_NAMES:
+        return load_auto(AUTO_NAMES[name], device, dtype, models_dirs=models_dirs, offline=offline,
+                         progress=progress)[0]
     if is_preset_name(name):
         family, _ = split_preset_name(name)
         if family.needs_weights:
@@ -62,6 +68,30 @@ def load_model(
     return load_model_file(path, device=device, dtype=dtype)
 
 
+def load_auto(
+    kind: str = "scene",
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    *,
+    models_dirs: Iterable[str | Path] = (),
+    offline: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[InpaintModel, str]:
+    """``(model, reason)`` for :func:`inpaint_core.auto.choose_model`'s pick for ``kind`` (``"scene"`` or
+    ``"face"``); when that pick cannot be fetched, the bundled default runs and the reason says why."""
+    extra = list(models_dirs)
+    name, reason = choose_model(kind, models_dirs=extra, offline=offline)
+    try:
+        model = load_model(name, device, dtype, models_dirs=extra, offline=offline, progress=progress)
+    except WeightsError as error:
+        if name == DEFAULT_MODEL:
+            raise
+        reason = f"auto ({kind}): {name} could not be loaded ({error}); the bundled {DEFAULT_MODEL} runs instead"
+        model = load_model(DEFAULT_MODEL, device, dtype)
+    logging.getLogger(__name__).info(reason)
+    return model, reason
+
+
 def convert_checkpoint(family: str, src: str | Path, dst: str | Path, **config_overrides: Any) -> Path:
     """Convert an official release checkpoint of ``family`` into one of our safetensors files at ``dst``."""
     spec = get_family(family)
@@ -71,6 +101,7 @@ def convert_checkpoint(family: str, src: str | Path, dst: str | Path, **config_o
     if not src.is_file():
         raise WeightsError(f"checkpoint {src} does not exist")
     state, config = spec.converter(src, **config_overrides)
-    model = spec.model_cls(config, preset=spec.converter_preset)
+    preset = next((name for name, known in spec.presets.items() if known == config), spec.converter_preset)
+    model = spec.model_cls(config, preset=preset)
     load_state_dict_strict(model, state, source=f"converted {src}")
     return save_model(model, dst)

@@ -23,7 +23,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .api import convert_checkpoint, list_models, load_model, ready_models
+from .api import convert_checkpoint, list_models, load_auto, load_model, ready_models
+from .auto import AUTO_NAMES
 from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
 from .faces import inpaint_faces
@@ -108,8 +109,10 @@ def _add_inputs(parser: argparse.ArgumentParser, image_help: str, mask_help: str
     parser.add_argument("mask", type=Path, help=mask_help)
     parser.add_argument("-o", "--output", type=Path, required=True,
                         help="output file (its suffix gives the format), or a folder for a folder input (PNG files)")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"catalog name, preset, file or Hub repo id (default: {DEFAULT_MODEL}, bundled)")
+    parser.add_argument("--model", default="auto",
+                        help="catalog name, preset, file or Hub repo id; auto / auto-face (default: auto) pick the "
+                             "strongest downloaded or downloadable scene / face network, else the bundled "
+                             f"{DEFAULT_MODEL}")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -147,7 +150,11 @@ def _check_writable(output: Path) -> None:
 
 def _run_jobs(jobs: list[Job], model_name: str, device: str, fill: Callable) -> int:
     """Load the model, ``fill(model, image, mask)`` each job and save it; report and skip the jobs that fail."""
-    model = load_model(model_name, device=device)
+    if model_name in AUTO_NAMES:
+        model, reason = load_auto(AUTO_NAMES[model_name], device=device)
+        print(reason, file=sys.stderr)
+    else:
+        model = load_model(model_name, device=device)
     failures = []
     for image_path, mask_path, out_path in tqdm(jobs, desc="inpainting", unit="image", disable=len(jobs) == 1):
         try:

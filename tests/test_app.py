@@ -432,7 +432,7 @@ def test_corrupt_files_get_a_readable_message(client, tmp_path, where):
     corrupt.write_bytes(Image.open(save(tmp_path, "ok.png", smooth_image(32, 32, 1))).tobytes()[:500])
     good_image, good_mask = save(tmp_path, "i.png", smooth_image(32, 32, 2)), save(tmp_path, "m.png",
                                                                                     box_mask(32, 32, (8, 8, 16, 16)))
-    with pytest.raises(AppError, match="cannot read .*corrupt.png") as info:
+    with pytest.raises(AppError, match="cannot (read|decode) .*corrupt.png") as info:
         if where.startswith("api"):
             image, mask = (corrupt, good_mask) if where == "api image" else (good_image, corrupt)
             client.predict(handle_file(str(image)), handle_file(str(mask)), "opencv.telea", api_name="/inpaint")
@@ -490,7 +490,8 @@ def test_api_outpaints_the_new_area_only(client, tmp_path):
 
 def test_model_list_is_grouped_by_kind_with_sizes_and_licences():
     choices = load_app().model_choices()
-    kinds = [label.split(" · ")[0] for label, _ in choices]
+    assert [value for _, value in choices[:2]] == ["auto", "auto-face"]  # the automatic choices come first
+    kinds = [label.split(" · ")[0] for label, _ in choices[2:]]
     assert kinds == sorted(kinds, key=["scene", "face", "classical", "file"].index)  # grouped, in this order
     labels = dict((value, label) for label, value in choices)
     assert labels[ic.DEFAULT_MODEL].startswith(f"face · {ic.DEFAULT_MODEL} · bundled · ") and " MB · " in labels[

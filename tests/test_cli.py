@@ -88,7 +88,8 @@ def test_the_output_type_and_the_inputs_are_checked_before_any_work(tmp_path):
     truncated = tmp_path / "truncated.png"
     truncated.write_bytes((tmp_path / "masks" / "a.png").read_bytes()[:60])
     broken = run("inpaint", str(truncated), mask, "-o", str(tmp_path / "o.png"), "--model", "someone/unreachable")
-    assert broken.returncode == 2 and broken.stderr.startswith(f"error: cannot read {truncated}"), broken.stderr
+    assert broken.returncode == 2 and broken.stderr.startswith("error: cannot "), broken.stderr
+    assert truncated.name in broken.stderr
     assert "Traceback" not in broken.stderr
     bad_option = run("inpaint", image, mask, "-o", str(tmp_path / "o.png"), "--threshold", "0")
     assert bad_option.returncode == 2 and "threshold must be in [0.01, 1]" in bad_option.stderr

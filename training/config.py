@@ -40,8 +40,9 @@ class DataConfig:
 class MaskConfig:
     #: Mix of mask sources, ``name=weight`` separated by commas. Names: the generators of
     #: ``inpaint_core.masks.generators`` and ``files`` (masks read from ``folder``).
-    mix: str = "free_form=0.5,box=0.2,files=0.3"
-    #: Folder of mask images for ``files`` (e.g. ``shared/data/masks/nvidia_irregular/png``).
+    mix: str = "free_form=0.3,thick=0.3,medium=0.2,deepfill=0.2"
+    #: Folder of mask images for ``files``: your own training masks, never the ones you evaluate with (the NVIDIA
+    #: irregular masks of the protocol are a test set).
     folder: str = ""
     #: Optional text file of mask file names inside ``folder``.
     file_list: str = ""
@@ -82,6 +83,9 @@ class ScheduleConfig:
     #: Progressive training: steps of each stage, comma separated (e.g. "100000,100000,200000"); stage k trains the
     #: parameters the objective returns for ``objective.stage = k`` and freezes the rest. Empty = one stage.
     stages: str = ""
+    #: With ``stages``: the warm-up and the decay restart at the first step of every stage (each stage trains other
+    #: parameters, so each gets a whole schedule); otherwise they span the whole run.
+    per_stage: bool = False
 
 
 @dataclass
@@ -90,6 +94,9 @@ class EmaConfig:
     decay: float = 0.999
     #: Start averaging after this many steps (copy the weights until then).
     start_step: int = 0
+    #: Cap the decay ``n`` steps after ``start_step`` at ``(1 + n) / (10 + n)``, so that a short run's average is of
+    #: its trained weights, not its initial ones (the bundled models' presets were trained without it).
+    warmup: bool = True
 
 
 @dataclass
@@ -132,8 +139,9 @@ class HubConfig:
     #: Upload the final weights, config.json and a model card to this Hub repo id (``owner/name``) when done.
     push_to_hub: str = ""
     private: bool = False
-    #: Licence written into the model card.
-    license: str = "apache-2.0"
+    #: Licence of the weights in the model card (a Hub licence id). Empty: the terms of the training data when it is a
+    #: known set (UTKFace, CelebA, Places: research use only), else "other" with a note to state them.
+    license: str = ""
     #: A sentence about the training data for the model card.
     data_description: str = ""
 
@@ -253,7 +261,7 @@ def _compact(preset: str, size: int, batch: int, steps: int, objective: dict[str
         model=ModelConfig(preset=preset),
         optim=OptimConfig(lr_g=6e-4, lr_d=6e-4, beta1=0.9, beta2=0.999, grad_clip=1.0),
         schedule=ScheduleConfig(lr_schedule="cosine", warmup_steps=100),
-        ema=EmaConfig(decay=0.998, start_step=300),
+        ema=EmaConfig(decay=0.998, start_step=300, warmup=False),
         log=LogConfig(every=25, sample_every=500, tensorboard=False),
         checkpoint=CheckpointConfig(every=200, keep=2),
     )
@@ -288,6 +296,16 @@ PRESETS["ctsdg-compact-zoom"] = _zoomed("ctsdg-compact", 6, 3600)
 # a run without a discriminator leaves it out too.
 _MDRN_COMPACT = _compact("mdrn.compact", 128, 8, 4500, {"adversarial_weight": 0, "inter_weight": 0, "intra_weight": 0})
 PRESETS["mdrn-compact"] = replace(_MDRN_COMPACT, data=replace(_MDRN_COMPACT.data, scale_min=1.0, scale_max=2.0))
+
+# The progressive network for scenes: the three stages one after the other (the poster's curriculum), each correcting
+# the previous one's fill, on crops of the scene photos zoomed 1-2x; L1 only, without the (semantic) discriminator.
+# Most steps go to the full-scale stage, which is also by far the most expensive (1/4 and 1/2 cost 1/16 and 1/4).
+_PROGRESSIVE_COMPACT = _compact("progressive.compact", 128, 8, 2800, {"gan_weight": 0, "semantic_net": "none"})
+PRESETS["progressive-compact"] = replace(
+    _PROGRESSIVE_COMPACT,
+    data=replace(_PROGRESSIVE_COMPACT.data, scale_min=1.0, scale_max=2.0),
+    schedule=replace(_PROGRESSIVE_COMPACT.schedule, stages="1000,1000,800", per_stage=True),
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -350,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Train or fine-tune an inpainting network of inpaint_core.\n\n"
             "Start from a preset and change what you need, e.g.\n"
             "  accelerate launch training/train.py --preset deepfill --data.root photos/ "
-            "--mask.folder masks/ --output_dir runs/mine\n"
+            "--output_dir runs/mine\n"
+            "  ... --mask.mix free_form=0.7,files=0.3 --mask.folder my_masks/ (add your own masks)\n"
             "  python -m training.train --preset ctsdg-tiny --data.root faces/ --steps 300\n"
             "  python -m training.train --model.init_weights owner/repo --data.root faces/ ... (fine-tune)\n"
             "Resume a run that stopped: add --resume latest with the same --output_dir.\n"

@@ -7,7 +7,9 @@ patch discriminator is fully convolutional and is kept across stages.
 
 Per stage, at the stage's size: DeepFillv2's L1 on coarse and refined outputs against the area-downsampled real image
 (``l1_weight``, 1) and the hinge GAN loss of :class:`SemanticPatchGAN` on the composite (``gan_weight``; the poster
-gives no value, 0.1 as in OpenMMLab's DeepFillv2 is our default).
+gives no value, 0.1 as in OpenMMLab's DeepFillv2 is our default). ``semantic_net="none"`` replaces it with DeepFillv2's
+plain SN-PatchGAN (no semantic branch, for machines without the VGG16 weights); ``gan_weight=0`` trains with the L1
+terms only and never runs a discriminator.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..discriminators.patch_gan import SN_PATCH_WIDTHS, SemanticPatchGAN, semantic_network
+from ..discriminators.patch_gan import SN_PATCH_WIDTHS, SemanticPatchGAN, SNPatchGAN, semantic_network
 from ..layers.vgg import DEFAULT_VGG16_WEIGHTS
 from ..models.progressive import ProgressiveConfig
 from .adversarial import hinge_d_loss, hinge_g_loss
@@ -46,9 +48,14 @@ class ProgressiveObjective(GanObjective):
             raise ValueError(f"semantic_condition must be one of {CONDITIONS}, got {semantic_condition!r}")
         self.num_stages = len(config.scales)
         self.stage = self.num_stages - 1 if stage is None else stage
-        semantic = semantic_network(semantic_net, semantic_layer, semantic_weights, allow_random_semantic)
-        self.discriminator = SemanticPatchGAN(semantic, 4, tuple(discriminator_widths))
+        if semantic_net == "none":
+            self.discriminator: torch.nn.Module = SNPatchGAN(4, tuple(discriminator_widths))
+        else:
+            semantic = semantic_network(semantic_net, semantic_layer, semantic_weights, allow_random_semantic)
+            self.discriminator = SemanticPatchGAN(semantic, 4, tuple(discriminator_widths))
+        self.semantic = semantic_net != "none"
         self.gan_weight, self.l1_weight, self.condition = gan_weight, l1_weight, semantic_condition
+        self.trains_discriminator = gan_weight != 0
 
     @property
     def stage(self) -> int:
@@ -64,6 +71,8 @@ class ProgressiveObjective(GanObjective):
         return model.stages[self.stage].parameters()
 
     def _score(self, image: torch.Tensor, hole: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        if not self.semantic:
+            return self.discriminator(image, hole)
         return self.discriminator(image, hole, real if self.condition == "gt" else None)
 
     def generator_step(self, model, image: torch.Tensor, hole: torch.Tensor):
@@ -73,7 +82,7 @@ class ProgressiveObjective(GanObjective):
         target = F.adaptive_avg_pool2d(x, refined.shape[-2:])
         l1 = coarse_refined_l1(target, coarse, refined)
         fake = refined * small_hole + target * (1 - small_hole)
-        gan = hinge_g_loss(self._score(fake, small_hole, target))
+        gan = hinge_g_loss(self._score(fake, small_hole, target)) if self.trains_discriminator else l1.new_zeros(())
         total = self.l1_weight * l1 + self.gan_weight * gan
         prediction = (refined + 1) / 2
         outputs = {

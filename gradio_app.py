@@ -25,20 +25,23 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 import inpaint_core as ic
 from inpaint_core import faces
 from inpaint_core.catalog import get_weights_entry
 from inpaint_core.examples import landscape
-from inpaint_core.hub import models_dirs, parse_repo_id
-from inpaint_core.image_ops import as_image_batch, prepare_inputs, to_pil
+from inpaint_core.hub import models_dirs, names_a_file
+from inpaint_core.image_ops import as_image_batch, open_image, prepare_inputs, to_pil
+from inpaint_core.masks.ops import bounding_boxes
 from inpaint_core.model_info import KINDS, model_info
+from inpaint_core.options import FaceOptions, InpaintOptions
 from inpaint_core.outpaint import extend_canvas
 from inpaint_core.registry import families
 
@@ -48,6 +51,12 @@ CACHE_SIZE = int(os.environ.get("INPAINT_APP_CACHE_SIZE", "2"))
 ALLOW_PATHS = os.environ.get("INPAINT_APP_ALLOW_PATHS", "0" if os.environ.get("SPACE_ID") else "1") == "1"
 #: Largest image side the app accepts (the pipeline's ``crop`` strategy handles large images; this bounds memory).
 MAX_SIDE = 4096
+#: A learned network may see at most this many times its working area (working size squared) in one pass: what
+#: bounds a request's memory (a 2000x1500 photo in one CTSDG pass took 12 GB).
+MAX_PASS_AREA = float(os.environ.get("INPAINT_APP_MAX_PASS_AREA", "4"))
+#: Hole regions one request may inpaint with the crop strategy (one network pass each), and when to warn.
+MAX_REGIONS = int(os.environ.get("INPAINT_APP_MAX_REGIONS", "64"))
+WARN_REGIONS = 16
 MAX_FILE_SIZE = "20mb"
 #: Colour of the hole in the overlay and of the brush.
 HOLE_RGB = (255, 45, 85)
@@ -128,10 +137,8 @@ def resolve_model_name(name: str | None) -> str:
 
 
 def is_local_path(name: str) -> bool:
-    """True unless ``name`` is a model name or a Hub repo id (as ``inpaint_core.hub.resolve_weights`` reads them)."""
-    if name in ic.list_models():
-        return False
-    return parse_repo_id(name) is None or Path(name).suffix in (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
+    """True when ``inpaint_core`` reads ``name`` as a local weights file rather than a model name or a Hub repo id."""
+    return name not in ic.list_models() and names_a_file(name)
 
 
 def load(name: str | None) -> ic.InpaintModel:
@@ -145,43 +152,104 @@ def load(name: str | None) -> ic.InpaintModel:
 # ---------------------------------------------------------------- inputs
 
 
-def editor_inputs(editor: dict | None, mask_upload: Image.Image | None) -> tuple[np.ndarray, torch.Tensor]:
-    """The RGB image (uint8 ``[H, W, 3]``) and the hole (``[1, 1, H, W]`` in [0, 1], 1 = fill): every painted pixel
-    of the editor's layers, plus the uploaded mask (see :func:`mask_from_picture`) when one is given."""
-    background = None if editor is None else editor.get("background")
+@dataclass
+class Inputs:
+    """A request's picture and hole, decoded by ``inpaint_core`` (16-bit, grayscale, palette, transparency)."""
+
+    image: torch.Tensor  #: ``[1, 3, H, W]`` in [0, 1]
+    hole: torch.Tensor  #: ``[1, 1, H, W]`` in [0, 1], 1 = fill
+    alpha: Image.Image | None = None  #: the photo's transparency, put back on the result
+    note: str = ""  #: a correction the user should know of ("scaled down from ...")
+
+
+def read_upload(payload, what: str) -> Image.Image | None:
+    """An uploaded picture (Gradio's unprocessed file payload or a path), decoded in full; None when none was given.
+    A file that is not a readable picture is an error that says so (Gradio's own decoding would only say "Error")."""
+    path = payload.get("path") if isinstance(payload, dict) else payload
+    if not path:
+        return None
+    try:
+        return open_image(path)
+    except ic.InputError as error:  # named as the user's file, not the server's temporary copy
+        name = (payload.get("orig_name") if isinstance(payload, dict) else None) or Path(path).name
+        raise user_error(f"{what}: {str(error).replace(str(path), name)}") from error
+
+
+def photo(picture: Image.Image, scale_down: bool) -> tuple[torch.Tensor, Image.Image | None, str]:
+    """The picture as an RGB batch, its transparency (None when opaque) and a note; larger than ``MAX_SIDE`` it is
+    scaled down to that (``scale_down``) or refused."""
+    alpha = None
+    if "A" in picture.getbands() or "transparency" in picture.info:
+        alpha = picture.convert("RGBA").getchannel("A")
+        alpha = None if alpha.getextrema()[0] == 255 else alpha
+    note, width, height = "", *picture.size
+    if max(width, height) > MAX_SIDE:
+        if not scale_down:
+            raise user_error(f"The picture is {width}x{height} (width x height); this endpoint takes at most "
+                             f"{MAX_SIDE} pixels per side: scale it down first (the editor does that for you).")
+        scale = MAX_SIDE / max(width, height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        picture = picture.convert("RGBA" if alpha else "RGB").resize(size, Image.Resampling.LANCZOS)
+        alpha = alpha.resize(size, Image.Resampling.LANCZOS) if alpha else None
+        note = f"scaled down from {width}x{height} to {size[0]}x{size[1]} (at most {MAX_SIDE} pixels per side)"
+    try:
+        return as_image_batch(picture), alpha, note
+    except ic.InputError as error:
+        raise user_error(f"Image: {error}") from error
+
+
+def editor_inputs(editor: dict | None, mask_upload) -> Inputs:
+    """The editor's photo and hole: every painted pixel of its layers, plus the uploaded mask (see
+    :func:`mask_from_picture`) when one is given. ``editor`` and ``mask_upload`` are Gradio's unprocessed payloads."""
+    background = read_upload((editor or {}).get("background"), "Image")
     if background is None:
-        raise user_error("Upload an image first (drop it on the editor).")
-    image = check_size(np.asarray(background))
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    image = np.ascontiguousarray(image[..., :3])
-    hole = torch.zeros(1, 1, *image.shape[:2])
-    for layer in editor.get("layers") or []:
-        alpha = _alpha(np.asarray(layer))
-        if alpha.shape != image.shape[:2]:
-            raise user_error(f"The painted layer is {alpha.shape[1]}x{alpha.shape[0]} but the image is "
-                             f"{image.shape[1]}x{image.shape[0]}; reload the image and paint again.")
-        hole = torch.maximum(hole, torch.from_numpy(alpha)[None, None])
-    if mask_upload is not None:
+        raise user_error("Upload an image first (drop it on the editor). If you did and the editor stayed empty, "
+                         "the browser could not read the file: save it as PNG or JPEG and try again.")
+    hole = np.zeros(background.size[::-1], np.float32)
+    for layer in (editor or {}).get("layers") or []:
+        painted = read_upload(layer, "Painted layer")
+        if painted is None:
+            continue
+        if painted.size != background.size:
+            raise user_error(f"The painted layer is {painted.size[0]}x{painted.size[1]} but the image is "
+                             f"{background.size[0]}x{background.size[1]}; reload the image and paint again.")
+        hole = np.maximum(hole, _painted(painted))
+    image, alpha, note = photo(background, scale_down=True)
+    full_size = torch.zeros(1, 3, *hole.shape)
+    hole = prepare_inputs(full_size, hole)[1]
+    mask = read_upload(mask_upload, "Uploaded mask")
+    if mask is not None:
         try:  # inpaint_core's rules: luminance of a coloured mask, 16-bit, resized when the aspect ratio matches
-            _, uploaded = prepare_inputs(image, mask_from_picture(mask_upload))
+            hole = torch.maximum(hole, prepare_inputs(full_size, mask_from_picture(mask))[1])
         except ic.InputError as error:
             raise user_error(f"Uploaded mask: {error}") from error
-        hole = torch.maximum(hole, uploaded)
-    return image, hole
+    if hole.shape[-2:] != image.shape[-2:]:
+        hole = torch.nn.functional.interpolate(hole, size=image.shape[-2:], mode="area")
+    return Inputs(image, hole, alpha, note)
 
 
-def _alpha(layer: np.ndarray) -> np.ndarray:
+def api_inputs(image_upload, mask_upload) -> Inputs:
+    """The API's photo and mask (unprocessed payloads); a photo above ``MAX_SIDE`` is refused, not scaled."""
+    picture, mask = read_upload(image_upload, "Image"), read_upload(mask_upload, "Mask")
+    if picture is None or mask is None:
+        raise user_error("Give both an image and a mask (white = fill).")
+    image, alpha, note = photo(picture, scale_down=False)
+    try:
+        return Inputs(image, prepare_inputs(image, mask_from_picture(mask))[1], alpha, note)
+    except ic.InputError as error:
+        raise user_error(f"Mask: {error}") from error
+
+
+def _painted(layer: Image.Image) -> np.ndarray:
     """1 where a layer has paint (any opacity), else 0."""
-    if layer.ndim == 3 and layer.shape[2] == 4:
-        return (layer[..., 3] > 0).astype(np.float32)
-    return (layer.max(axis=-1) > 0 if layer.ndim == 3 else layer > 0).astype(np.float32)
+    if "A" in layer.getbands():
+        return (np.asarray(layer.getchannel("A")) > 0).astype(np.float32)
+    return (np.asarray(layer.convert("L")) > 0).astype(np.float32)
 
 
 def mask_from_picture(mask: Image.Image) -> np.ndarray | Image.Image:
     """A mask picture: white (or any non-black) = fill. A picture with transparency (a painted layer saved as PNG)
     is a mask by its alpha; anything else goes to ``inpaint_core`` as is (grayscale, RGB luminance, 16-bit)."""
-    check_size(mask)
     if "A" in mask.getbands():
         alpha = np.asarray(mask.getchannel("A"))
         if alpha.min() < 255:
@@ -190,11 +258,11 @@ def mask_from_picture(mask: Image.Image) -> np.ndarray | Image.Image:
     return mask
 
 
-def check_size(picture: np.ndarray | Image.Image) -> np.ndarray | Image.Image:
-    width, height = picture.size if isinstance(picture, Image.Image) else picture.shape[1::-1]
-    if max(width, height) > MAX_SIDE:
-        raise user_error(f"The picture is {width}x{height}; this app takes at most {MAX_SIDE} pixels per side. "
-                       "Scale it down first.")
+def result_picture(image: torch.Tensor, alpha: Image.Image | None) -> Image.Image:
+    """The result as a picture, with the input's transparency back on it (transparent pixels stay transparent)."""
+    picture = to_pil(image)
+    if alpha is not None:
+        picture.putalpha(alpha)
     return picture
 
 
@@ -214,18 +282,59 @@ def overlay(image: torch.Tensor, hole: torch.Tensor, boxes: list[tuple[int, int,
 # ---------------------------------------------------------------- running
 
 
-def run_pipeline(model: ic.InpaintModel, image, hole, strategy: str, *, margin: int = 64, feather: float = 0,
-                 color_match: bool = False, seed: int = 0,
+def option_values(options_cls, values) -> InpaintOptions | FaceOptions:
+    """The options of ``options_cls`` from the controls' values, given in the order of its fields."""
+    try:
+        return options_cls(**dict(zip(options_cls.specs(), values)))
+    except ic.InputError as error:
+        raise user_error(str(error)) from error
+
+
+def run_pipeline(model: ic.InpaintModel, image, hole, options: InpaintOptions,
                  progress: Callable[[int, int], None] | None = None) -> tuple[ic.InpaintResult, float]:
-    """``inpaint_core.inpaint_detailed`` with the app's options; returns the result and the seconds it took."""
-    generator = torch.Generator(model.device).manual_seed(int(seed))
+    """``inpaint_core.inpaint_detailed`` with the app's options, within the app's budget (:func:`check_budget`);
+    returns the result and the seconds it took."""
+    check_budget(model, image, hole >= options.threshold, options)
     start = time.perf_counter()
     try:
-        result = ic.inpaint_detailed(model, image, hole, strategy, margin=int(margin), feather_pixels=float(feather),
-                                     color_match=bool(color_match), generator=generator, progress=progress)
+        result = ic.inpaint_detailed(model, image, hole, options=options, progress=progress)
     except ic.InpaintError as error:
         raise user_error(f"{model.name}: {error}") from error
+    except (torch.OutOfMemoryError, MemoryError) as error:
+        raise user_error(f"{model.name} ran out of memory on this image: use the crop strategy or a smaller "
+                         "working size, or scale the image down") from error
     return result, time.perf_counter() - start
+
+
+def check_budget(model: ic.InpaintModel, image: torch.Tensor, hole: torch.Tensor, options: InpaintOptions) -> None:
+    """Refuse, before any work, a request whose network passes would exceed what one request may take here: a learned
+    network sees at most ``MAX_PASS_AREA`` times its working area in one pass, and the crop strategy runs at most
+    ``MAX_REGIONS`` passes (one per hole region); warn when a run has many regions. OpenCV's engines are cheap and
+    bounded by ``MAX_SIDE`` alone."""
+    if next(model.parameters(), None) is None:
+        return
+    height, width = image.shape[-2:]
+    native = model.working_size
+    if options.strategy == "original" and not model.fixed_size:
+        seen, what = height * width, f"the whole {width}x{height} image in one pass"
+    else:
+        side = native if model.fixed_size else options.working_size or native
+        seen, what = side * side, f"{side}x{side} pixels in each pass"
+    limit = int(MAX_PASS_AREA * native * native)
+    if seen > limit:
+        raise user_error(
+            f"{model.name} would see {what}, more than one request may take here ({limit:,} pixels: "
+            f"{MAX_PASS_AREA:g}x its {native}x{native} working size), which could exhaust the server's memory. Use "
+            "the crop strategy (it inpaints each hole with context at the network's size), the resize strategy, or "
+            "a smaller working size."
+        )
+    if options.strategy == "crop":
+        regions = len(bounding_boxes(hole[0, 0], merge_distance=1))
+        if regions > MAX_REGIONS:
+            raise user_error(f"The mask has {regions} separate hole regions; one request may inpaint at most "
+                             f"{MAX_REGIONS} with the crop strategy. Join nearby holes, or use the resize strategy.")
+        if regions > WARN_REGIONS:
+            gr.Warning(f"{regions} hole regions: {model.name} runs once per region, so this may take a while.")
 
 
 def model_label(choice: str, model: ic.InpaintModel) -> str:
@@ -237,29 +346,33 @@ def _progress_callback(progress: gr.Progress, what: str) -> Callable[[int, int],
     return lambda done, total: progress((done, total), desc=what, unit="regions")
 
 
-def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather, color_match, seed,
-               progress=gr.Progress()):  # noqa: B008  (Gradio injects the tracker through this default)
+def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather_pixels, threshold, color_match,
+               working_size, seed, compile=False, precision="auto", progress=gr.Progress()):  # noqa: B008  (Gradio injects the tracker this way)
     """The Inpaint tab: returns the result, the hole overlay and a status line."""
-    image, hole = editor_inputs(editor, mask_upload)
-    if not hole.any():
+    options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
+                                             seed, compile, precision))
+    inputs = editor_inputs(editor, mask_upload)
+    if not (inputs.hole >= options.threshold).any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
     progress(0, desc=f"loading {model_name}")
     model = load(model_name)
-    result, seconds = run_pipeline(model, image, hole, strategy, margin=margin, feather=feather,
-                                   color_match=color_match, seed=seed,
+    result, seconds = run_pipeline(model, inputs.image, inputs.hole, options,
                                    progress=_progress_callback(progress, model.name))
-    height, width = image.shape[:2]
+    height, width = inputs.image.shape[-2:]
     share = 100 * float(result.hole.float().mean())
     label = model_label(model_name, model)
-    status = f"**{label}** · {strategy} · {width}x{height} · {share:.1f} % hole · {seconds:.2f} s"
-    return to_pil(result.image), overlay(as_image_batch(image), result.hole), status
+    status = (f"**{label}** · {options.strategy} · {width}x{height} · {share:.1f} % hole · {seconds:.2f} s"
+              + (f" · {inputs.note}" if inputs.note else ""))
+    return result_picture(result.image, inputs.alpha), overlay(inputs.image, result.hole), status
 
 
-def compare_ui(editor, mask_upload, model_names, strategy, margin, feather, color_match, seed,
-               progress=gr.Progress()):  # noqa: B008
+def compare_ui(editor, mask_upload, model_names, strategy, margin, feather_pixels, threshold, color_match,
+               working_size, seed, compile=False, precision="auto", progress=gr.Progress()):  # noqa: B008
     """The Compare tab: every chosen model on the same input; a gallery and a table of times."""
-    image, hole = editor_inputs(editor, mask_upload)
-    if not hole.any():
+    options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
+                                             seed, compile, precision))
+    inputs = editor_inputs(editor, mask_upload)
+    if not (inputs.hole >= options.threshold).any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
     if not model_names:
         raise user_error("Choose at least one model to compare.")
@@ -270,13 +383,12 @@ def compare_ui(editor, mask_upload, model_names, strategy, margin, feather, colo
             start = time.perf_counter()
             model = load(name)
             loaded = time.perf_counter() - start
-            result, seconds = run_pipeline(model, image, hole, strategy, margin=margin, feather=feather,
-                                           color_match=color_match, seed=seed)
+            result, seconds = run_pipeline(model, inputs.image, inputs.hole, options)
         except gr.Error as error:  # one model failing (missing weights, a size it cannot take) spoils only its row
             errors.append(error.message)
             rows.append([name, None, None, error.message])
             continue
-        gallery.append((to_pil(result.image), f"{name} · {seconds:.2f} s"))
+        gallery.append((result_picture(result.image, inputs.alpha), f"{name} · {seconds:.2f} s"))
         rows.append([name, round(seconds, 3), round(loaded, 3), "ok"])
     if not gallery:
         raise user_error("No model could run: " + " | ".join(errors))
@@ -289,33 +401,38 @@ def is_face_model(name: str) -> bool:
     return family in families() and families()[family].model_cls.aligned_faces
 
 
-def faces_ui(editor, mask_upload, model_name, aligned, feather, color_match, seed,
-             progress=gr.Progress()):  # noqa: B008
+def faces_ui(editor, mask_upload, model_name, assume_aligned, face_margin, min_face, feather_pixels, threshold,
+             color_match, working_size, seed, progress=gr.Progress()):  # noqa: B008
     """The Faces tab: detect faces (or take the image as one aligned face) and inpaint the holes inside them."""
-    image, hole = editor_inputs(editor, mask_upload)
-    if not hole.any():
+    face_options = option_values(FaceOptions, (assume_aligned, face_margin, min_face))
+    options = option_values(InpaintOptions, ("resize", InpaintOptions.margin, feather_pixels, threshold, color_match,
+                                             working_size, seed))
+    inputs = editor_inputs(editor, mask_upload)
+    batch, hole = inputs.image, inputs.hole
+    binary = hole >= options.threshold
+    if not binary.any():
         raise user_error("The mask is empty: paint over the part of the face to fill, or upload a mask.")
     progress(0, desc=f"loading {model_name}")
     model = load(model_name)
-    batch = as_image_batch(image)
-    boxes = [] if aligned else [faces.aligned_box(box) for box in faces.detect_faces(batch[0], hole[0] > 0.1)]
+    check_budget(model, batch, binary, options)
+    aligned = face_options.assume_aligned
+    boxes = [] if aligned else [faces.aligned_box(box, face_options.margin)
+                                for box in faces.detect_faces(batch[0], binary[0], face_options.min_face)]
     progress(0.5, desc=f"{model.name} on {len(boxes) or 1} face(s)")
     start = time.perf_counter()
     try:
-        result = ic.inpaint_faces(model, batch, hole, assume_aligned=bool(aligned), feather_pixels=float(feather),
-                                  color_match=bool(color_match),
-                                  generator=torch.Generator(model.device).manual_seed(int(seed)))
+        result = ic.inpaint_faces(model, batch, hole, face_options=face_options, options=options)
     except ic.InpaintError as error:
         raise user_error(f"{model.name}: {error}") from error
     seconds = time.perf_counter() - start
-    left_out = float(((hole > 0.1) & ~result.hole.bool()).float().sum() / (hole > 0.1).float().sum())
+    left_out = float((binary & ~result.hole.bool()).float().sum() / binary.float().sum())
     label = model_label(model_name, model)
     status = (f"**{label}** · {'aligned face' if aligned else f'{len(boxes)} face(s) found'} · {seconds:.2f} s"
               + (f" · {100 * left_out:.0f} % of the hole lies outside every face and was left as it is (use the "
                  "Inpaint tab for it)" if left_out > 0 else ""))
     if not model.aligned_faces:
         gr.Warning(f"{model.name} is not a face network; the face crop works with it, but a face model fits better.")
-    return to_pil(result.image), overlay(batch, hole > 0.1, boxes), status
+    return result_picture(result.image, inputs.alpha), overlay(batch, binary, boxes), status
 
 
 def before_after(editor, result: Image.Image | None) -> tuple[Image.Image, Image.Image] | None:
@@ -326,57 +443,67 @@ def before_after(editor, result: Image.Image | None) -> tuple[Image.Image, Image
     return before.resize(result.size) if before.size != result.size else before, result
 
 
-def outpaint(model: ic.InpaintModel, image, left: int, top: int, right: int, bottom: int, *, overlap: int = 8,
-             margin: int = 64, feather: float = 8, color_match: bool = False, seed: int = 0,
+#: The pipeline options the Outpaint tab uses (it always runs ``crop`` on the new area).
+OUTPAINT_OPTIONS = ("margin", "feather_pixels", "color_match", "seed")
+#: The blend width of the API's outpainting, over its overlap with the picture.
+OUTPAINT_FEATHER = 8
+
+
+def outpaint(model: ic.InpaintModel, image: torch.Tensor, left: int, top: int, right: int, bottom: int,
+             options: InpaintOptions, *, overlap: int = 8,
              progress: Callable[[int, int], None] | None = None) -> tuple[ic.InpaintResult, float]:
     """Extend the canvas (``inpaint_core.outpaint.extend_canvas``) and inpaint the new area with ``crop``."""
     try:
-        extended, hole = extend_canvas(as_image_batch(image), int(left), int(top), int(right), int(bottom),
-                                       overlap=int(overlap))
+        extended, hole = extend_canvas(image, int(left), int(top), int(right), int(bottom), overlap=int(overlap))
     except ic.InputError as error:
         raise user_error(str(error)) from error
-    return run_pipeline(model, extended, hole, "crop", margin=margin, feather=feather, color_match=color_match,
-                        seed=seed, progress=progress)
+    return run_pipeline(model, extended, hole, InpaintOptions.resolve(options, strategy="crop"), progress=progress)
 
 
-def outpaint_ui(editor, model_name, left, top, right, bottom, overlap, margin, feather, color_match, seed,
+def outpaint_ui(editor, model_name, left, top, right, bottom, overlap, margin, feather_pixels, color_match, seed,
                 progress=gr.Progress()):  # noqa: B008
     """The Outpaint tab: the picture with a wider canvas, the new area filled; returns the result and a status."""
-    background = None if editor is None else editor.get("background")
+    options = option_values(InpaintOptions, ("crop", margin, feather_pixels, InpaintOptions.threshold, color_match,
+                                             InpaintOptions.working_size, seed))
+    background = read_upload((editor or {}).get("background"), "Image")
     if background is None:
         raise user_error("Upload an image first (drop it on the editor).")
-    image = np.ascontiguousarray(check_size(np.asarray(background))[..., :3])
+    image, alpha, note = photo(background, scale_down=True)
     progress(0, desc=f"loading {model_name}")
     model = load(model_name)
-    result, seconds = outpaint(model, image, left, top, right, bottom, overlap=overlap, margin=margin,
-                               feather=feather, color_match=color_match, seed=seed,
+    result, seconds = outpaint(model, image, left, top, right, bottom, options, overlap=overlap,
                                progress=_progress_callback(progress, model.name))
     height, width = result.image.shape[-2:]
-    status = (f"**{model_label(model_name, model)}** · {image.shape[1]}x{image.shape[0]} -> {width}x{height} · "
-              f"{seconds:.2f} s")
+    status = (f"**{model_label(model_name, model)}** · {image.shape[-1]}x{image.shape[-2]} -> {width}x{height} · "
+              f"{seconds:.2f} s" + (f" · {note}" if note else ""))
     return to_pil(result.image), status
 
 
-def outpaint_api(image: Image.Image | None, model: str, left: int, top: int, right: int, bottom: int) -> Image.Image:
+def outpaint_api(image: dict | None, model: str, left: int, top: int, right: int, bottom: int) -> Image.Image:
     """Extend ``image`` by the given pixels on each side and fill the new area with ``model``; returns the result."""
-    if image is None:
+    picture = read_upload(image, "Image")
+    if picture is None:
         raise user_error("Give an image to extend.")
-    result, _ = outpaint(load(model), check_size(image.convert("RGB")), left, top, right, bottom)
+    result, _ = outpaint(load(model), photo(picture, scale_down=False)[0], left, top, right, bottom,
+                         InpaintOptions(feather_pixels=OUTPAINT_FEATHER))
     return to_pil(result.image)
 
 
-def inpaint_api(image: Image.Image | None, mask: Image.Image | None, model: str, strategy: str) -> Image.Image:
+def inpaint_api(image: dict | None, mask: dict | None, model: str, strategy: str, margin: int,
+                feather_pixels: float, threshold: float, color_match: bool, working_size: int,
+                seed: int, compile: bool = False, precision: str = "auto") -> Image.Image:  # noqa: A002 (the option)
     """Inpaint ``image`` where ``mask`` is white (or, for a transparent PNG, painted); returns the result.
 
-    ``model``: a name from ``inpaint_core.list_models()``, a Hub repo id or a weights path; ``strategy``: original,
-    resize or crop. An empty mask returns the image unchanged.
+    ``model``: a name from ``inpaint_core.list_models()``, a Hub repo id or a weights path; the other parameters are
+    ``inpaint_core.InpaintOptions`` (``docs/options.md``), each with its default when left out. An empty mask
+    returns the image unchanged.
     """
-    if image is None or mask is None:
-        raise user_error("Give both an image and a mask (white = fill).")
-    image = check_size(image)
+    options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
+                                             seed, compile, precision))
+    inputs = api_inputs(image, mask)
     loaded = load(model)
-    result, _ = run_pipeline(loaded, image, mask_from_picture(mask), strategy or "crop")
-    return to_pil(result.image)
+    result, _ = run_pipeline(loaded, inputs.image, inputs.hole, options)
+    return result_picture(result.image, inputs.alpha)
 
 
 # ---------------------------------------------------------------- examples
@@ -388,14 +515,20 @@ def render_scene(width: int = 512, height: int = 384) -> tuple[Image.Image, Imag
     return landscape(width, height)
 
 
+#: Pixels an example's mask reaches beyond the object it covers (a hole that leaves a rim of the object behind
+#: makes the network continue the object).
+EXAMPLE_MASK_GROWTH = 9
+
+
 def _blob_mask(size: tuple[int, int], boxes: list[tuple[float, float, float, float]]) -> Image.Image:
-    """A mask of ellipses given as fractions (left, top, right, bottom) of the image."""
+    """A mask of ellipses given as fractions (left, top, right, bottom) of the image, grown by
+    ``EXAMPLE_MASK_GROWTH`` pixels."""
     width, height = size
     mask = Image.new("L", size, 0)
     draw = ImageDraw.Draw(mask)
     for left, top, right, bottom in boxes:
         draw.ellipse((left * width, top * height, right * width, bottom * height), fill=255)
-    return mask
+    return mask.filter(ImageFilter.MaxFilter(EXAMPLE_MASK_GROWTH))
 
 
 def _dependency_photos() -> list[tuple[str, Image.Image, list[tuple[float, float, float, float]]]]:
@@ -406,10 +539,12 @@ def _dependency_photos() -> list[tuple[str, Image.Image, list[tuple[float, float
     if spec is None or not spec.submodule_search_locations:
         return []
     folder = Path(next(iter(spec.submodule_search_locations))) / "data"
-    photos = [  # (file, what, licence, hole boxes)
-        ("coffee.png", "remove the spoon", "CC0, Rachel Michetti", [(0.63, 0.14, 0.73, 0.6), (0.53, 0.55, 0.7, 0.9)]),
+    photos = [  # (file, what, licence, hole boxes: each visible part of the object, checked on an overlay)
+        ("coffee.png", "remove the spoon", "CC0, Rachel Michetti",
+         [(0.655, 0.15, 0.715, 0.28), (0.605, 0.5, 0.665, 0.63), (0.51, 0.57, 0.7, 0.84)]),
         ("chelsea.png", "fill a patch of fur", "CC0, Stefan van der Walt", [(0.05, 0.55, 0.3, 0.95)]),
-        ("astronaut.png", "remove the shuttle model", "public domain, NASA", [(0.72, -0.02, 0.96, 0.56)]),
+        ("astronaut.png", "remove the shuttle model", "public domain, NASA",
+         [(0.67, -0.05, 0.92, 0.5), (0.67, 0.33, 0.92, 0.6)]),
         ("astronaut.png", "the mouth, Faces tab", "public domain, NASA", [(0.39, 0.255, 0.49, 0.315)]),
     ]
     found = []
@@ -449,11 +584,37 @@ model and press **Inpaint**. **Compare** runs several models on the same input. 
 trained networks are named in the list, or type a Hub repo id (`owner/repo`) or a weights path."""
 
 
+#: The pipeline options the Faces tab uses (it always runs ``resize`` on each face crop, so no strategy or margin).
+FACE_PIPELINE_OPTIONS = ("feather_pixels", "threshold", "color_match", "working_size", "seed")
+
+
+def option_controls(options_cls, api: bool = False) -> dict[str, gr.components.Component]:
+    """A control for each field of ``options_cls``, with the field's label, help, default and range, and the element
+    id ``option-<name>`` (``face-option-<name>`` for face options); ``api``: labelled by the field's name, which
+    ``gradio_client`` shows as the parameter's name."""
+    prefix = "face-option-" if options_cls is FaceOptions else "option-"
+    controls = {}
+    for name, (item, spec) in options_cls.specs().items():
+        shown = {"label": name} if api else {"label": spec.label, "info": spec.help, "elem_id": prefix + name}
+        kind = str(item.type)
+        if spec.choices:
+            controls[name] = gr.Radio(list(spec.choices), value=item.default, **shown)
+        elif kind == "bool":
+            controls[name] = gr.Checkbox(item.default, **shown)
+        elif name == "seed":
+            controls[name] = gr.Number(item.default, precision=0, minimum=spec.minimum, **shown)
+        else:
+            controls[name] = gr.Slider(spec.minimum, spec.maximum, value=item.default, step=spec.step, **shown)
+    return controls
+
+
 def build_demo() -> gr.Blocks:
     choices = model_choices()
     names = [value for _, value in choices]
     ready = ic.ready_models()
-    run_options = dict(concurrency_limit=CONCURRENCY, concurrency_id="models")
+    # the callbacks decode the uploads themselves (read_upload), so that a file Gradio's decoding cannot read, a 16-bit
+    # or a transparent picture gets inpaint_core's rules and a message instead of a bare "Error"
+    run_options = dict(concurrency_limit=CONCURRENCY, concurrency_id="models", preprocess=False)
     with gr.Blocks(title="Inpaint GAN") as demo:
         gr.Markdown(INTRO)
         with gr.Row():
@@ -468,14 +629,7 @@ def build_demo() -> gr.Blocks:
                     mask_upload = gr.Image(label="Mask", type="pil", image_mode=None, sources=("upload", "clipboard"),
                                            elem_id="mask-upload", height=200)
                 with gr.Accordion("Pipeline options", open=False):
-                    strategy = gr.Radio(list(ic.STRATEGIES), value="crop", label="Strategy",
-                                        info="crop: each hole with context at the model's size; resize: the whole "
-                                             "image at the model's size; original: at full size")
-                    margin = gr.Slider(0, 256, value=64, step=8, label="Context margin (crop), pixels")
-                    feather = gr.Slider(0, 32, value=0, step=1, label="Feather, pixels",
-                                        info="blend this far outside the hole")
-                    color_match = gr.Checkbox(False, label="Match colours to the surroundings")
-                    seed = gr.Number(0, precision=0, label="Seed", minimum=0)
+                    pipeline_controls = option_controls(InpaintOptions)
             with gr.Column(scale=3), gr.Tabs():
                 with gr.Tab("Inpaint", id="inpaint"):
                     model = gr.Dropdown(choices, value="auto", allow_custom_value=True, label="Model",
@@ -515,34 +669,35 @@ def build_demo() -> gr.Blocks:
                     face_model = gr.Dropdown(face_choices, value="auto-face", allow_custom_value=True,
                                              label="Model", elem_id="face-model",
                                              info="a face network (MDRN, ISFRNet): a name, Hub repo id or path")
-                    aligned = gr.Checkbox(False, label="The image is already an aligned face (skip detection)",
-                                          elem_id="aligned")
+                    face_controls = option_controls(FaceOptions)
                     run_faces = gr.Button("Inpaint faces", variant="primary", elem_id="run-faces")
                     face_result = gr.Image(label="Result", type="pil", format="png", interactive=False,
                                            buttons=["download", "fullscreen"], elem_id="face-result")
                     face_status = gr.Markdown(elem_id="face-status")
                     face_view = gr.Image(label="Hole and face boxes", type="pil", format="png", interactive=False,
                                          elem_id="face-boxes")
-        options = [strategy, margin, feather, color_match, seed]
+        options = list(pipeline_controls.values())
+        face_pipeline = [pipeline_controls[name] for name in FACE_PIPELINE_OPTIONS]
         run.click(inpaint_ui, [editor, mask_upload, model, *options], [result, hole_view, status],
                   api_visibility="undocumented", api_name="inpaint_editor", **run_options).then(
             before_after, [editor, result], slider, api_visibility="private")
-        run_outpaint.click(outpaint_ui, [editor, out_model, *sides, overlap, margin, feather, color_match, seed],
+        run_outpaint.click(outpaint_ui, [editor, out_model, *sides, overlap,
+                                         *(pipeline_controls[name] for name in OUTPAINT_OPTIONS)],
                            [out_result, out_status], api_visibility="undocumented", api_name="outpaint_editor",
                            **run_options)
         run_compare.click(compare_ui, [editor, mask_upload, compared, *options], [gallery, times],
                           api_visibility="undocumented", api_name="compare_editor", **run_options)
-        run_faces.click(faces_ui, [editor, mask_upload, face_model, aligned, feather, color_match, seed],
+        run_faces.click(faces_ui, [editor, mask_upload, face_model, *face_controls.values(), *face_pipeline],
                         [face_result, face_view, face_status], api_visibility="undocumented", api_name="faces_editor",
                         **run_options)
         examples = example_files()
         gr.Examples([[image, mask] for _, image, mask in examples], inputs=[editor, mask_upload],
                     example_labels=[label for label, _, _ in examples], label="Examples (click one, then Inpaint)")
         with gr.Group(visible=False):  # the plain API: image, mask, model, strategy -> image
-            api_inputs = [gr.Image(type="pil", image_mode="RGB", label="image"),
-                          gr.Image(type="pil", image_mode=None, label="mask"),
+            api_inputs = [gr.Image(type="filepath", image_mode=None, label="image"),
+                          gr.Image(type="filepath", image_mode=None, label="mask"),
                           gr.Dropdown(names, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="model"),
-                          gr.Radio(list(ic.STRATEGIES), value="crop", label="strategy")]
+                          *option_controls(InpaintOptions, api=True).values()]
             api_output = gr.Image(type="pil", format="png", label="result")
             gr.Button(visible=False).click(inpaint_api, api_inputs, api_output, api_name="inpaint", **run_options)
             outpaint_inputs = [api_inputs[0], api_inputs[2],

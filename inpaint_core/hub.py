@@ -74,6 +74,12 @@ def parse_repo_id(name: str) -> tuple[str, str | None] | None:
     return repo_id, revision or None
 
 
+def names_a_file(name: str | Path) -> bool:
+    """True when :func:`resolve_weights` reads ``name`` as the path of a weights file (not a catalog name or repo)."""
+    path = Path(name)
+    return isinstance(name, Path) or path.suffix in _WEIGHT_SUFFIXES or (os.sep in str(name) and path.exists())
+
+
 def resolve_weights(
     name: str | Path,
     *,
@@ -87,7 +93,7 @@ def resolve_weights(
     """
     offline = is_offline() if offline is None else offline
     path = Path(name)
-    if isinstance(name, Path) or path.suffix in _WEIGHT_SUFFIXES or os.sep in str(name) and path.exists():
+    if names_a_file(name):
         if not path.is_file():
             raise WeightsError(f"weights file {path} does not exist")
         return path

@@ -5,7 +5,9 @@ Accepted images: torch tensors ``[B, C, H, W]``, ``[C, H, W]`` or ``[H, W]``, nu
 
 - grayscale (1 channel) is repeated to RGB; an alpha channel (2 or 4 channels, PIL ``LA``/``RGBA``) is dropped;
 - ``uint8`` is divided by 255, other integer types (16-bit images: ``uint16``, PIL ``I;16``) by 65535;
-- float values within 1e-3 of [0, 1] are clamped into it.
+- float values within 1e-3 of [0, 1] are clamped into it;
+- a grayscale image (every pixel's R, G and B equal) gets a grayscale fill: :func:`keep_grayscale` turns each
+  changed pixel into the luminance of the fill, so a colour network leaves no tint in the hole.
 
 Errors: NaN or infinite values, float values clearly outside [0, 1] (images in [0, 255] or [-1, 1]), images smaller
 than ``MIN_SIDE`` pixels, unsupported layouts and dtypes (complex, object, tensors without data such as ``meta``).
@@ -134,7 +136,8 @@ def prepare_inputs(image, hole) -> tuple[torch.Tensor, torch.Tensor]:
     elif mask.shape[-2:] != (height, width):
         mh, mw = mask.shape[-2:]
         if abs(mh / mw - height / width) > 0.01 * height / width:
-            raise InputError(f"mask is {mh}x{mw} but the image is {height}x{width}; give a mask of the image's size")
+            raise InputError(f"mask is {mw}x{mh} but the image is {width}x{height} (width x height); give a mask of "
+                             "the image's size")
         mask = F.interpolate(mask, size=(height, width), mode="bilinear", align_corners=False).clamp(0, 1)
     if image.shape[0] != mask.shape[0]:
         if 1 not in (image.shape[0], mask.shape[0]):
@@ -163,6 +166,16 @@ def output_buffer(prepared: torch.Tensor, given) -> torch.Tensor:
             return prepared.clone()
         return torch.from_numpy(np.empty(tuple(prepared.shape), np.float32)).copy_(prepared)
     return prepared
+
+
+def keep_grayscale(image: torch.Tensor, result: torch.Tensor) -> torch.Tensor:
+    """``result`` with the pixels it changed in grayscale images of the batch ``image`` set to their luminance."""
+    gray = (image[:, :1] == image[:, 1:]).flatten(1).all(1)
+    if not gray.any():
+        return result
+    luminance = (0.299 * result[:, 0:1] + 0.587 * result[:, 1:2] + 0.114 * result[:, 2:3]).expand_as(result)
+    changed = (result != image).any(1, keepdim=True) & gray.view(-1, 1, 1, 1)
+    return torch.where(changed, luminance, result)
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:

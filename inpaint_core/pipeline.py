@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import InputError
-from .image_ops import output_buffer, prepare_inputs
+from .image_ops import keep_grayscale, output_buffer, prepare_inputs
 from .masks.ops import bounding_boxes, feather, grow, hole_extent
 from .models.base import InpaintModel
 from .models.opencv_engines import opencv_fill
@@ -105,6 +105,7 @@ def inpaint_detailed(
                         index,
                     )
                 _report(progress, index + 1, image.shape[0])
+    result.image = keep_grayscale(image, result.image)
     return result
 
 

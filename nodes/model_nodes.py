@@ -12,7 +12,11 @@ CATEGORY = "inpaint_gan"
 #: The model socket type: an ``inpaint_core.InpaintModel`` on the CPU between runs.
 InpaintGANModel = io.Custom("INPAINT_GAN_MODEL")
 #: The Inpaint node's option widgets, in the order saved workflows store their values.
-INPAINT_WIDGETS = ("strategy", "margin", "feather_pixels", "color_match", "seed", "threshold", "working_size")
+INPAINT_WIDGETS = (
+    "strategy", "margin", "feather_pixels", "color_match", "seed", "threshold", "working_size", "compile", "precision",
+)
+#: The widgets added after the first release: optional, so that workflows saved without them still load.
+LATER_WIDGETS = ("threshold", "working_size", "compile", "precision")
 
 
 class LoadModel(io.ComfyNode):
@@ -72,7 +76,7 @@ class Inpaint(io.ComfyNode):
                 InpaintGANModel.Input("model"),
                 io.Image.Input("image"),
                 io.Mask.Input("mask", tooltip="1 = inpaint. One mask for every image, or one per image"),
-                *option_widgets(InpaintOptions, INPAINT_WIDGETS, optional=("threshold", "working_size")),
+                *option_widgets(InpaintOptions, INPAINT_WIDGETS, optional=LATER_WIDGETS),
             ],
             outputs=[
                 io.Image.Output(display_name="image"),

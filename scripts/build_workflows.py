@@ -36,7 +36,8 @@ SIGNATURES: dict[str, Signature] = {
     "InpaintGAN_LoadModel": Signature((), ("model_name", "hub_repo_id"), (("model", "INPAINT_GAN_MODEL"),)),
     "InpaintGAN_Inpaint": Signature(
         (("model", "INPAINT_GAN_MODEL"), ("image", "IMAGE"), ("mask", "MASK")),
-        ("strategy", "margin", "feather_pixels", "color_match", "seed", "threshold", "working_size"),
+        ("strategy", "margin", "feather_pixels", "color_match", "seed", "threshold", "working_size", "compile",
+         "precision"),
         (("image", "IMAGE"), ("extra", "IMAGE")),
     ),
     "InpaintGAN_AdjustMask": Signature((("mask", "MASK"),), ("grow", "feather", "threshold"), (("mask", "MASK"),)),
@@ -91,7 +92,7 @@ def example(name: str) -> Node:
 def inpaint_widgets(strategy: str, margin: int = 64, feather: float = 8.0, color_match: bool = False,
                     working_size: int = 0) -> dict[str, object]:
     return {"strategy": strategy, "margin": margin, "feather_pixels": feather, "color_match": color_match,
-            "seed": 0, "threshold": 0.1, "working_size": working_size}
+            "seed": 0, "threshold": 0.1, "working_size": working_size, "compile": False, "precision": "auto"}
 
 
 def face_workflow(model: str, prefix: str) -> dict[str, Node]:

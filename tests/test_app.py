@@ -23,6 +23,8 @@ from gradio_client.exceptions import AppError  # noqa: E402
 import inpaint_core as ic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Every pipeline option at its default, in the order the endpoints take them.
+DEFAULTS = tuple(ic.InpaintOptions().as_kwargs().values())
 
 
 def load_app():
@@ -99,7 +101,10 @@ def test_api_inpaints_the_hole_only(client, tmp_path):
 
 def test_api_lists_the_plain_endpoint(client):
     endpoint = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/inpaint"]
-    assert [p["label"] for p in endpoint["parameters"]] == ["image", "mask", "model", "strategy"]
+    names = ["image", "mask", "model", *ic.InpaintOptions.specs()]
+    assert [p["label"] for p in endpoint["parameters"]] == names
+    defaults = {p["label"]: p["parameter_default"] for p in endpoint["parameters"] if p["parameter_has_default"]}
+    assert defaults == {"model": ic.DEFAULT_MODEL, **ic.InpaintOptions().as_kwargs()}
 
 
 @pytest.mark.parametrize(
@@ -158,7 +163,7 @@ def test_editor_layer_is_the_hole(client, tmp_path):
     layer[16:40, 20:44] = (255, 45, 85, 255)
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)),
               "layers": [handle_file(save(tmp_path, "layer.png", layer))], "composite": None}
-    result, hole, status = client.predict(editor, None, "opencv.telea", "crop", 64, 0, False, 0,
+    result, hole, status = client.predict(editor, None, "opencv.telea", "crop", 64, 0, 0.1, False, 0, 0, False, "auto",
                                           api_name="/inpaint_editor")
     assert np.array_equal(read(result), expected(image, layer[..., 3]))
     hole = read(hole).astype(int)
@@ -174,21 +179,21 @@ def test_editor_paint_and_uploaded_mask_add_up(client, tmp_path):
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)),
               "layers": [handle_file(save(tmp_path, "layer.png", layer))], "composite": None}
     _, hole, status = client.predict(editor, handle_file(save(tmp_path, "m.png", uploaded)), "opencv.telea", "crop",
-                                     64, 0, False, 0, api_name="/inpaint_editor")
+                                     64, 0, 0.1, False, 0, 0, False, "auto", api_name="/inpaint_editor")
     tinted = (read(hole).astype(int) - image)[..., 0] > 40
     assert tinted[8, 8] and tinted[32, 40] and not tinted[8, 40] and not tinted[44, 4]
     with pytest.raises(AppError, match="Uploaded mask: .*image's size"):
         client.predict(editor, handle_file(save(tmp_path, "m.png", box_mask(40, 40, (1, 1, 9, 9)))), "opencv.telea",
-                       "crop", 64, 0, False, 0, api_name="/inpaint_editor")
+                       "crop", 64, 0, 0.1, False, 0, 0, False, "auto", api_name="/inpaint_editor")
 
 
 def test_editor_empty_and_missing_inputs(client, tmp_path):
     image = smooth_image(32, 32, 4)
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)), "layers": [], "composite": None}
     with pytest.raises(AppError, match="mask is empty"):
-        client.predict(editor, None, "opencv.telea", "crop", 64, 0, False, 0, api_name="/inpaint_editor")
+        client.predict(editor, None, "opencv.telea", *DEFAULTS, api_name="/inpaint_editor")
     with pytest.raises(AppError, match="Upload an image"):
-        client.predict(None, None, "opencv.telea", "crop", 64, 0, False, 0, api_name="/inpaint_editor")
+        client.predict(None, None, "opencv.telea", *DEFAULTS, api_name="/inpaint_editor")
 
 
 def test_compare_runs_every_model_and_reports_failures(client, tmp_path, monkeypatch):
@@ -198,7 +203,7 @@ def test_compare_runs_every_model_and_reports_failures(client, tmp_path, monkeyp
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)), "layers": [], "composite": None}
     gallery, table = client.predict(editor, handle_file(save(tmp_path, "m.png", mask)),
                                     ["opencv.telea", "opencv.ns", "missing/repo-that-is-not-cached"], "crop",
-                                    64, 0, False, 0, api_name="/compare_editor")
+                                    64, 0, 0.1, False, 0, 0, False, "auto", api_name="/compare_editor")
     assert [item["caption"].split(" · ")[0] for item in gallery] == ["opencv.telea", "opencv.ns"]
     rows = {row[0]: row for row in table["data"]}
     assert rows["opencv.telea"][3] == "ok" and rows["opencv.telea"][1] >= 0
@@ -214,8 +219,8 @@ def test_faces_without_a_face_says_what_to_do(client, tmp_path):
     scene, mask = app_module.render_scene(256, 192)
     with pytest.raises(AppError, match="no face found"):
         client.predict(editor_payload(tmp_path, np.asarray(scene)),
-                       handle_file(save(tmp_path, "m.png", np.asarray(mask))), "opencv.telea", False, 0, False, 0,
-                       api_name="/faces_editor")
+                       handle_file(save(tmp_path, "m.png", np.asarray(mask))), "opencv.telea", False, 0.26, 32, 0, 0.1,
+                       False, 0, 0, api_name="/faces_editor")
 
 
 def test_faces_aligned_with_a_face_network_file(client, tmp_path):
@@ -223,7 +228,8 @@ def test_faces_aligned_with_a_face_network_file(client, tmp_path):
     weights = ic.save_model(ic.build_model("mdrn.tiny"), tmp_path / "mdrn_tiny.safetensors")
     image, mask = smooth_image(64, 64, 7), box_mask(64, 64, (20, 16, 36, 48))
     result, _, status = client.predict(editor_payload(tmp_path, image), handle_file(save(tmp_path, "m.png", mask)),
-                                       str(weights), True, 0, False, 0, api_name="/faces_editor")
+                                       str(weights), True, 0.26, 32, 0, 0.1, False, 0, 0, False, "auto",
+                                       api_name="/faces_editor")
     out = read(result)
     assert out.shape == image.shape and np.array_equal(out[mask == 0], image[mask == 0])
     assert "mdrn.tiny" in status and "aligned face" in status
@@ -237,8 +243,8 @@ def test_faces_finds_the_astronaut(client, tmp_path):
     photo = np.asarray(photos["astronaut"][0].resize((256, 256)))
     mask = box_mask(256, 256, (66, 100, 80, 125))  # the mouth
     result, boxes, status = client.predict(editor_payload(tmp_path, photo),
-                                           handle_file(save(tmp_path, "m.png", mask)), "opencv.telea", False, 0,
-                                           False, 0, api_name="/faces_editor")
+                                           handle_file(save(tmp_path, "m.png", mask)), "opencv.telea", False, 0.26,
+                                           32, 0, 0.1, False, 0, 0, False, "auto", api_name="/faces_editor")
     assert "1 face(s) found" in status and "outside every face" not in status
     yellow = np.all(np.abs(read(boxes).astype(int) - (255, 214, 0)) < 40, axis=-1)
     assert yellow.sum() > 200, "the overlay draws the face box"
@@ -265,7 +271,7 @@ def test_progress_reaches_the_client(client, tmp_path, monkeypatch):
     image = smooth_image(96, 96, 8)
     mask = np.maximum.reduce([box_mask(96, 96, box) for box in ((4, 4, 12, 12), (40, 40, 48, 48), (80, 80, 90, 90))])
     job = client.submit(editor_payload(tmp_path, image), handle_file(save(tmp_path, "m.png", mask)), "slow", "crop",
-                        8, 0, False, 0, api_name="/inpaint_editor")
+                        8, 0, 0.1, False, 0, 0, False, "auto", api_name="/inpaint_editor")
     seen = set()
     while not job.done():
         for unit in job.status().progress_data or []:
@@ -351,6 +357,122 @@ def test_examples_render_offline():
         image, mask = Image.open(image_path), Image.open(mask_path)
         assert image.mode == "RGB" and mask.mode == "L" and mask.size == image.size
         assert 0 < np.asarray(mask).mean() / 255 < 0.3
+
+
+def test_every_option_has_its_control(app):
+    """The Pipeline options accordion and the Faces tab show each option with its label, default and range."""
+    components = {c["props"].get("elem_id"): c["props"] for c in app[0].demo.config["components"]}
+    for prefix, options_cls in (("option-", ic.InpaintOptions), ("face-option-", ic.FaceOptions)):
+        for name, (item, spec) in options_cls.specs().items():
+            props = components[prefix + name]
+            assert props["label"] == spec.label and props["value"] == item.default, name
+            if spec.maximum is not None and name != "seed":
+                assert (props["minimum"], props["maximum"]) == (spec.minimum, spec.maximum), name
+
+
+def test_every_option_reaches_the_pipeline_through_the_api(client, tmp_path):
+    image, mask = smooth_image(48, 64, 9), box_mask(48, 64, (10, 12, 30, 40))
+    options = ic.InpaintOptions(strategy="resize", margin=16, feather_pixels=3, threshold=0.5, color_match=True,
+                                working_size=32, seed=4)
+    out = read(client.predict(handle_file(save(tmp_path, "i.png", image)), handle_file(save(tmp_path, "m.png", mask)),
+                              "opencv.telea", *options.as_kwargs().values(), api_name="/inpaint"))
+    wanted = ic.inpaint(ic.load_model("opencv.telea"), image, mask, options=options)
+    assert np.array_equal(out, np.asarray(ic.image_ops.to_pil(wanted)))
+
+
+# ------------------------------------------------------------------ what a first-time user hit (issue 22)
+
+
+def test_a_request_that_would_exhaust_memory_is_refused_and_the_server_answers_the_next(client, tmp_path):
+    """A 2000x1500 photo with CTSDG and the 'original' strategy took 12 GB: it is refused before any work."""
+    image, mask = smooth_image(1500, 2000, 11), box_mask(1500, 2000, (600, 800, 700, 950))
+    image_path, mask_path = save(tmp_path, "big.png", image), save(tmp_path, "big_mask.png", mask)
+    with pytest.raises(AppError, match="would see the whole 2000x1500 image in one pass.*crop strategy"):
+        client.predict(handle_file(image_path), handle_file(mask_path), "ctsdg-compact-utkface", "original",
+                       api_name="/inpaint")
+    with pytest.raises(AppError, match="1024x1024 pixels in each pass"):
+        client.predict(handle_file(image_path), handle_file(mask_path), "mdrn-compact-utkface", "resize", 64, 0, 0.1,
+                       False, 1024, api_name="/inpaint")
+    small, small_mask = smooth_image(64, 64, 12), box_mask(64, 64, (20, 20, 40, 40))
+    out = read(client.predict(handle_file(save(tmp_path, "s.png", small)), handle_file(save(tmp_path, "sm.png",
+                              small_mask)), "ctsdg-compact-utkface", "original", api_name="/inpaint"))
+    assert out.shape == small.shape
+
+
+def test_a_16_bit_grayscale_png_is_decoded_by_inpaint_core(client, tmp_path):
+    values = np.tile(np.linspace(2000, 60000, 80).astype(np.uint16), (48, 1))
+    picture = Image.fromarray(values)  # mode I;16
+    path = tmp_path / "sixteen.png"
+    picture.save(path)
+    mask = box_mask(48, 80, (10, 20, 30, 50))
+    out = read(client.predict(handle_file(str(path)), handle_file(save(tmp_path, "m.png", mask)), "opencv.telea",
+                              api_name="/inpaint"))
+    wanted = ic.image_ops.to_pil(ic.inpaint(ic.load_model("opencv.telea"), Image.open(path), mask > 127))
+    assert np.array_equal(out, np.asarray(wanted))
+    assert (out == 255).mean() < 0.05, "the 16-bit values must not be clipped to white"
+
+
+def test_transparent_pixels_stay_transparent(client, tmp_path):
+    rgba = np.zeros((48, 64, 4), np.uint8)
+    rgba[..., :3] = smooth_image(48, 64, 13)
+    rgba[:, 32:, 3] = 255  # the left half is fully transparent (its colour stored as black)
+    rgba[:, :32, :3] = 0
+    layer = np.zeros((48, 64, 4), np.uint8)
+    layer[10:30, 36:56, 3] = 255
+    editor = {"background": handle_file(save(tmp_path, "bg.png", rgba)),
+              "layers": [handle_file(save(tmp_path, "layer.png", layer))], "composite": None}
+    result, _, _ = client.predict(editor, None, "opencv.telea", *DEFAULTS, api_name="/inpaint_editor")
+    out = np.asarray(Image.open(result))
+    assert out.shape == (48, 64, 4) and np.array_equal(out[..., 3], rgba[..., 3])
+
+
+@pytest.mark.parametrize("where", ["api image", "api mask", "editor image", "editor mask"])
+def test_corrupt_files_get_a_readable_message(client, tmp_path, where):
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(Image.open(save(tmp_path, "ok.png", smooth_image(32, 32, 1))).tobytes()[:500])
+    good_image, good_mask = save(tmp_path, "i.png", smooth_image(32, 32, 2)), save(tmp_path, "m.png",
+                                                                                    box_mask(32, 32, (8, 8, 16, 16)))
+    with pytest.raises(AppError, match="cannot (read|decode) .*corrupt.png") as info:
+        if where.startswith("api"):
+            image, mask = (corrupt, good_mask) if where == "api image" else (good_image, corrupt)
+            client.predict(handle_file(str(image)), handle_file(str(mask)), "opencv.telea", api_name="/inpaint")
+        else:
+            background = str(corrupt) if where == "editor image" else good_image
+            editor = {"background": handle_file(background), "layers": [], "composite": None}
+            mask = handle_file(str(corrupt)) if where == "editor mask" else None
+            client.predict(editor, mask, "opencv.telea", *DEFAULTS, api_name="/inpaint_editor")
+    assert ("Uploaded mask" in str(info.value)) == (where == "editor mask")
+
+
+def test_a_photo_above_the_limit_is_scaled_down_in_the_editor_and_refused_by_the_api(client, tmp_path):
+    wide = smooth_image(120, 4200, 14)
+    mask = box_mask(120, 4200, (40, 2000, 80, 2100))
+    editor = {"background": handle_file(save(tmp_path, "wide.png", wide)), "layers": [], "composite": None}
+    result, _, status = client.predict(editor, handle_file(save(tmp_path, "m.png", mask)), "opencv.telea", *DEFAULTS,
+                                       api_name="/inpaint_editor")
+    assert Image.open(result).size == (4096, 117) and "scaled down from 4200x120 to 4096x117" in status
+    with pytest.raises(AppError, match="4200x120 .*at most 4096 pixels per side: scale it down"):
+        client.predict(handle_file(save(tmp_path, "w.png", wide)), handle_file(save(tmp_path, "m.png", mask)),
+                       "opencv.telea", api_name="/inpaint")
+
+
+def test_example_masks_cover_the_objects_they_name():
+    """Points on the edges of each named object (read off an overlay of the photo), as fractions (x, y)."""
+    module = load_app()
+    photos = {label.split(" (")[0]: (photo, boxes) for label, photo, boxes in module._dependency_photos()}
+    if not photos:
+        pytest.skip("scikit-image's sample photos are not installed")
+    edges = {
+        "coffee: remove the spoon": [(0.685, 0.17), (0.7, 0.24), (0.635, 0.6), (0.53, 0.7), (0.67, 0.66),
+                                     (0.6, 0.81)],
+        "astronaut: remove the shuttle model": [(0.8, 0.01), (0.7, 0.42), (0.89, 0.42), (0.75, 0.55), (0.88, 0.55),
+                                                (0.9, 0.3)],
+    }
+    for label, points in edges.items():
+        photo, boxes = photos[label]
+        mask = np.asarray(module._blob_mask(photo.size, boxes)) > 0
+        for x, y in points:
+            assert mask[int(y * photo.height), int(x * photo.width)], (label, x, y)
 
 
 def test_api_outpaints_the_new_area_only(client, tmp_path):

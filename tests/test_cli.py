@@ -68,9 +68,78 @@ def test_errors_are_one_readable_line(tmp_path):
     assert result.returncode == 2 and result.stderr.startswith("error: unknown model 'no-such-model'")
 
 
-def test_list():
+def test_list_separates_ready_models_from_presets_without_weights():
     result = run("list")
-    assert result.returncode == 0 and "opencv.telea  (ready offline)" in result.stdout
+    assert result.returncode == 0, result.stderr
+    ready, _, rest = result.stdout.partition("downloaded on first use:")
+    downloadable, _, presets = rest.partition("presets without trained weights")
+    assert "  opencv.telea\n" in ready and "  mdrn-compact-utkface  (default)\n" in ready
+    assert "ctsdg.tiny" in presets and "ctsdg.tiny" not in ready + downloadable
+    assert "opencv.telea" not in downloadable + presets
+
+
+def test_the_output_type_and_the_inputs_are_checked_before_any_work(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    write_pair(tmp_path, "a")
+    image, mask = str(tmp_path / "images" / "a.jpg"), str(tmp_path / "masks" / "a.png")
+    # an unreachable Hub model: reaching it would be the first work, and its error would come instead
+    bad_suffix = run("inpaint", image, mask, "-o", str(tmp_path / "out.xyz"), "--model", "someone/unreachable")
+    assert bad_suffix.returncode == 2 and bad_suffix.stderr.startswith("error: cannot write"), bad_suffix.stderr
+    assert ".png" in bad_suffix.stderr and "Traceback" not in bad_suffix.stderr
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes((tmp_path / "masks" / "a.png").read_bytes()[:60])
+    broken = run("inpaint", str(truncated), mask, "-o", str(tmp_path / "o.png"), "--model", "someone/unreachable")
+    assert broken.returncode == 2 and broken.stderr.startswith("error: cannot "), broken.stderr
+    assert truncated.name in broken.stderr
+    assert "Traceback" not in broken.stderr
+    bad_option = run("inpaint", image, mask, "-o", str(tmp_path / "o.png"), "--threshold", "0")
+    assert bad_option.returncode == 2 and "threshold must be in [0.01, 1]" in bad_option.stderr
+
+
+def test_a_folder_run_reports_what_it_skips_and_goes_on(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for name in ("a", "b", "c"):
+        write_pair(tmp_path, name)
+    (tmp_path / "masks" / "b.png").unlink()
+    (tmp_path / "images" / "c.jpg").write_bytes(b"not a picture")
+    result = run("inpaint", str(tmp_path / "images"), str(tmp_path / "masks"), "-o", str(tmp_path / "out"),
+                 "--model", "opencv.telea")
+    assert result.returncode == 1, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]
+    assert "no mask for b.jpg" in result.stderr and "cannot read" in result.stderr
+    assert "2 of 3 image(s) skipped: b.jpg, c.jpg" in result.stderr
+
+
+def test_every_pipeline_option_is_a_flag_and_reaches_the_pipeline(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    write_pair(tmp_path, "a")
+    image, mask = str(tmp_path / "images" / "a.jpg"), str(tmp_path / "masks" / "a.png")
+    flags = ["--strategy", "resize", "--margin", "16", "--feather-pixels", "3", "--threshold", "0.5",
+             "--color-match", "--working-size", "32", "--seed", "4"]
+    result = run("inpaint", image, mask, "-o", str(tmp_path / "o.png"), "--model", "opencv.telea", *flags)
+    assert result.returncode == 0, result.stderr
+    import inpaint_core as ic
+
+    options = ic.InpaintOptions(strategy="resize", margin=16, feather_pixels=3, threshold=0.5, color_match=True,
+                                working_size=32, seed=4)
+    wanted = ic.inpaint(ic.load_model("opencv.telea"), Image.open(image), Image.open(mask), options=options)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "o.png")), np.asarray(ic.image_ops.to_pil(wanted)))
+
+
+def test_faces_command(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    write_pair(tmp_path, "a")
+    image, mask = str(tmp_path / "images" / "a.jpg"), str(tmp_path / "masks" / "a.png")
+    result = run("faces", image, mask, "-o", str(tmp_path / "f.png"), "--model", "opencv.telea", "--assume-aligned",
+                 "--feather-pixels", "2")
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "f.png").size == (64, 48)
+    help_text = run("faces", "--help").stdout
+    assert "--min-face" in help_text and "--margin" in help_text and "--strategy" not in help_text
 
 
 def test_folder_split_across_two_processes_matches_one(tmp_path):

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,29 @@ def test_server_error(local_hub):
     local_hub.failures["model.safetensors"] = 503
     with pytest.raises(ic.WeightsError, match="failed"):
         ic.load_model(REPO)
+
+
+def test_an_unreachable_hub_fails_at_the_first_connection(monkeypatch):
+    """One connection, not the client's five retries with backoff: a server that hangs up on every connection."""
+    connections = []
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def hang_up():
+            while True:
+                try:
+                    connection, _ = server.accept()
+                except OSError:
+                    return
+                connections.append(connection)
+                connection.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        with pytest.raises(ic.WeightsError, match="cannot reach .* check the network connection"):
+            ic.load_model("someone/unreachable")
+    assert len(connections) == 1
 
 
 def test_repo_id_with_revision(local_hub):

@@ -531,3 +531,17 @@ def test_workflows_are_current_and_use_core_nodes_and_ours(comfy):
                 schema = comfy.nodes[node["class_type"]].define_schema()
                 required = {p.id for p in schema.inputs if not p.options.get("optional")}
                 assert required <= set(node["inputs"]) <= {p.id for p in schema.inputs}, path.name
+
+
+def test_every_option_is_a_widget_with_its_default_and_range(comfy):
+    """The Inpaint node has a widget for each pipeline option, Face Crop one for each face option."""
+    options = sys.modules[f"{PACK}.inpaint_core.options"]
+    for node, options_cls in (("InpaintGAN_Inpaint", options.InpaintOptions),
+                              ("InpaintGAN_FaceCrop", options.FaceOptions)):
+        widgets = {port.id: port.options for port in comfy.nodes[node].define_schema().inputs}
+        for name, (item, spec) in options_cls.specs().items():
+            assert widgets[name]["default"] == item.default and widgets[name]["tooltip"] == spec.help, (node, name)
+            if spec.maximum is not None:
+                assert (widgets[name]["min"], widgets[name]["max"]) == (spec.minimum, spec.maximum), (node, name)
+            if spec.choices:
+                assert widgets[name]["options"] == list(spec.choices)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
 
 import inpaint_core as ic
+from inpaint_core import cli
+from inpaint_core.cli import flag
 from inpaint_core.options import FaceOptions, InpaintOptions
 
 
@@ -67,3 +71,41 @@ def test_face_options_are_separate_from_the_pipeline_options(image, hole):
     assert torch.equal(aligned.image, again.image)
     with pytest.raises(ic.InputError, match="min_face must be in"):
         ic.inpaint_faces(telea, image, hole, min_face=2)
+
+
+# ------------------------------------------------------------------------------ every option reaches every host
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def documented_rows(title: str) -> dict[str, list[str]]:
+    """The rows of the table under ``## <title>`` in docs/options.md, by library name, cells without backticks."""
+    section = (ROOT / "docs" / "options.md").read_text().split(f"## {title}")[1].split("\n## ")[0]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| `")]
+    return {cells[0].strip(" `"): [cell.strip(" `") for cell in cells] for cells in rows}
+
+
+@pytest.mark.parametrize(("title", "options_cls"), [("Pipeline", InpaintOptions), ("Faces", FaceOptions)])
+def test_the_docs_table_lists_every_option_with_its_names_and_default(title, options_cls):
+    rows = documented_rows(title)
+    assert list(rows) == list(options_cls.specs())
+    for name, (item, spec) in options_cls.specs().items():
+        library, widget, control, api, cli_flag, default = rows[name][:6]
+        assert (widget, control, cli_flag, default) == (name, spec.label, flag(name), str(item.default)), name
+        assert api in (name, "(editor only)"), name
+
+
+def test_the_command_line_has_a_flag_for_every_option():
+    commands = next(action for action in cli._parser()._actions
+                    if isinstance(action, argparse._SubParsersAction)).choices
+    expected = {"inpaint": [(InpaintOptions, list(InpaintOptions.specs()))],
+                "faces": [(FaceOptions, list(FaceOptions.specs())), (InpaintOptions, list(cli.FACE_PIPELINE_OPTIONS))]}
+    for command, groups in expected.items():
+        actions = {action.dest: action for action in commands[command]._actions}
+        for options_cls, names in groups:
+            for name in names:
+                item, spec = options_cls.specs()[name]
+                action = actions[name]
+                assert flag(name) in action.option_strings and action.default == item.default, (command, name)
+                assert spec.help in action.help, (command, name)
+    assert "strategy" not in {action.dest for action in commands["faces"]._actions}

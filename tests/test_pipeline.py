@@ -149,8 +149,20 @@ class TestInputHygiene:
         small[8:16, 8:16] = 1
         _, hole = prepare_inputs(image, small)
         assert hole.shape == (1, 1, 64, 96) and hole[0, 0, 20, 20] == 1
-        with pytest.raises(ic.InputError, match="mask is 64x64 but the image is 64x96"):
+        with pytest.raises(ic.InputError, match=r"mask is 64x64 but the image is 96x64 \(width x height\)"):
             prepare_inputs(image, small.new_ones(64, 64))
+
+    def test_sizes_in_messages_are_width_by_height(self):
+        with pytest.raises(ic.InputError, match=r"mask is 30x40 but the image is 40x30 \(width x height\)"):
+            prepare_inputs(torch.rand(1, 3, 30, 40), torch.ones(40, 30))
+
+    def test_a_grayscale_image_gets_a_grayscale_fill(self, hole):
+        gray = torch.linspace(0, 1, 96).expand(1, 3, 64, 96).contiguous()
+        for name in ic.ready_models():
+            out = ic.inpaint(ic.load_model(name), gray, hole)
+            assert torch.equal(out[:, 0], out[:, 1]) and torch.equal(out[:, 1], out[:, 2]), name
+            keep = hole.expand_as(out) == 0
+            assert torch.equal(out[keep], gray[keep]), name
 
     def test_a_mask_without_any_hole_fits_any_image(self):
         # ComfyUI's LoadImage gives a 64x64 blank mask for an image without alpha

@@ -1,4 +1,4 @@
-"""Resolution of weights names to local files, in DESIGN.md's order.
+"""Resolution of weights names to local files, in this order:
 
 1. an explicit path to a file;
 2. the models folders (ComfyUI's ``models/inpaint``, the folders passed in, ``INPAINT_MODELS_DIR``), by catalog name;
@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .catalog import BUNDLED_DIR, WeightsEntry, catalog, get_weights_entry
+from .converters import convert_checkpoint
 from .errors import UnknownModelError, WeightsError
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -120,8 +121,6 @@ def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool) -> Path
     downloaded = _hub_file(entry.repo_id, entry.filename, entry.revision, entry.sha256, offline, hint)
     if entry.source_format == "safetensors":
         return downloaded
-    from .api import convert_checkpoint  # a converter needs the model registry
-
     return convert_checkpoint(entry.source_format, downloaded, converted_dir() / entry.local_filename)
 
 

@@ -9,13 +9,14 @@ from safetensors.torch import save_file
 
 import inpaint_core as ic
 from inpaint_core.converters.deepfill import PORT_KEYS
-from inpaint_core.discriminators.patch_gan import semantic_network
 from inpaint_core.errors import WeightsError
 from inpaint_core.layers.contextual_attention import ContextualAttention
 from inpaint_core.layers.gated_conv import GatedConv2d, GatedDeconv2d, tf_nearest_indices, tf_same_pad_amounts
-from inpaint_core.layers.vgg import VGG16Features
 from inpaint_core.models.progressive import downsample_masked, stage_size
 from inpaint_core.registry import get_family
+from training.discriminators.patch_gan import semantic_network
+from training.objectives import build_objective
+from training.vgg import VGG16Features
 
 TINY_D = (8, 16, 16, 16, 16, 16)
 
@@ -202,7 +203,7 @@ def test_converter_refuses_other_layouts(tmp_path):
 
 def test_deepfill_objective_steps():
     model = ic.build_model("deepfill.tiny")
-    objective = get_family("deepfill").objective(model.config, discriminator_widths=TINY_D)
+    objective = build_objective("deepfill", model.config, {"discriminator_widths": TINY_D})
     image, hole = _inputs(batch=2)
     loss, terms, outputs = objective.generator_step(model, image, hole)
     loss.backward()
@@ -214,10 +215,10 @@ def test_deepfill_objective_steps():
 
 def test_progressive_objective_trains_one_stage():
     model = ic.build_model("progressive.tiny")
-    objective = get_family("progressive").objective(
-        model.config, semantic_weights=None, allow_random_semantic=True, semantic_layer="relu2_2",
-        discriminator_widths=TINY_D,
-    )
+    objective = build_objective("progressive", model.config, {
+        "semantic_weights": None, "allow_random_semantic": True, "semantic_layer": "relu2_2",
+        "discriminator_widths": TINY_D,
+    })
     assert objective.stage == 2
     objective.stage = 1
     with pytest.raises(ValueError):

@@ -21,6 +21,7 @@ from inpaint_core import registry
 from inpaint_core.models.opencv_engines import opencv_fill
 from training.config import PRESETS, parse_args
 from training.data import InpaintingDataset, MaskSampler, StepBatchSampler, load_image, seeded
+from training.objectives import OBJECTIVES
 
 from . import tiny_family
 
@@ -32,6 +33,7 @@ TESTS = Path(__file__).resolve().parent
 def _tiny_family(monkeypatch):
     """``tinytest.tiny`` registered for this module's tests only (to build it and load what the runs publish)."""
     monkeypatch.setitem(registry._FAMILIES, "tinytest", tiny_family.FAMILY)
+    monkeypatch.setitem(OBJECTIVES, "tinytest", tiny_family.TinyObjective)
 
 
 @pytest.fixture(scope="module")
@@ -337,11 +339,59 @@ def test_real_family_trains_two_steps(preset: str, data: Path, tmp_path: Path):
     options = [x for k, v in REAL_TINY[preset].items() for x in (f"--objective.{k}", json.dumps(v))]
     if preset == "progressive.tiny":  # the curriculum: stage 0 for one step, then stage 1
         options += ["--schedule.stages", "1,1"]
+    if preset == "isfrnet.tiny":  # stage 1 starts from trained pSp weights: a tiny pSp saved here
+        torch.manual_seed(1)
+        stage1 = ic.save_model(ic.build_model("psp.tiny"), tmp_path / "psp-tiny.safetensors")
+        options += ["--objective.stage1_weights", str(stage1)]
     args = _args(data, tmp_path / "run", "--steps", "2", "--batch_size", "2", "--data.size", str(size))
     config = parse_args([*args, "--model.preset", preset, "--model.imports", "", *options])
     final = train(config)
-    assert ic.load_model(final / "model.safetensors").name == preset
+    trained = ic.load_model(final / "model.safetensors")
+    assert trained.name == preset
     assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 1
+    if preset == "isfrnet.tiny":  # the frozen stage 1 is the loaded pSp, not the random one the preset builds
+        loaded = ic.load_model(stage1).state_dict()
+        assert all(torch.equal(value, loaded[key]) for key, value in trained.psp.state_dict().items())
+
+
+def test_isfrnet_preset_needs_its_stage1_weights():
+    """``--preset isfrnet-tiny`` loads stage 1 before step 0; weights of another size are refused clearly."""
+    from training.objectives import build_objective
+
+    model = ic.build_model("isfrnet.tiny")
+    objective = build_objective("isfrnet", model.config, {**PRESETS["isfrnet-tiny"].objective, "perceptual": 0,
+                                                          "style": 0, "stage1_weights": "psp.ffhq"})
+    with pytest.raises(ic.UnknownModelError, match="preset without trained weights"):
+        objective.prepare(model, fine_tune=False)
+    objective.prepare(model, fine_tune=True)  # fine-tuned ISFRNet weights hold their stage 1: nothing is loaded
+
+
+def test_ctsdg_finetune_freezes_batchnorm():
+    """The official fine-tuning stage (``--preset ctsdg-finetune``) keeps every BatchNorm in eval mode while the rest
+    trains; the first stage does not."""
+    from training.objectives import build_objective
+
+    def batchnorm_modes(preset: str) -> set[bool]:
+        model = ic.build_model("ctsdg.tiny")
+        options = {**PRESETS[preset].objective, "perceptual": 0, "style": 0}
+        build_objective("ctsdg", model.config, options).prepare(model, fine_tune=preset.endswith("finetune"))
+        model.train()
+        assert model.out_layer.training
+        return {m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)}
+
+    assert batchnorm_modes("ctsdg-finetune") == {False}
+    assert batchnorm_modes("ctsdg") == {True}
+
+
+def test_objective_options_are_typed_and_read_earlier_names():
+    from training.objectives import objective_options
+
+    assert objective_options("mdrn", {"adversarial_weight": 0, "inter": 0}).adversarial == 0
+    assert objective_options("deepfill", {"gan_weight": 0.5}).adversarial == 0.5
+    assert objective_options("ctsdg", {"weights": {"style": 0}}).style == 0
+    assert objective_options("deepfill", {"discriminator_widths": [8, 8]}).discriminator_widths == (8, 8)
+    with pytest.raises(ValueError, match="unknown option.*its options: l1, adversarial"):
+        objective_options("deepfill", {"gan": 1})
 
 
 def test_networks_never_see_under_the_hole():

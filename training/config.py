@@ -206,8 +206,9 @@ def _paper(
 PRESETS: dict[str, TrainConfig] = {
     # CTSDG (methods.md 2.7): Adam default betas, lr G 2e-4, D 2e-5 (D2G_lr 0.1), batch 6 at 256, 300k iterations.
     "ctsdg": _paper("ctsdg.celebahq", 2e-4, 2e-5, (0.9, 0.999), 6, 300_000),
-    # CTSDG fine-tuning stage: lr 5e-5 / 5e-6 (the official run adds freeze_ec_bn, an objective option).
-    "ctsdg-finetune": _paper("ctsdg.celebahq", 5e-5, 5e-6, (0.9, 0.999), 6, 150_000),
+    # CTSDG fine-tuning stage: lr 5e-5 / 5e-6 and every BatchNorm frozen (the official freeze_ec_bn).
+    "ctsdg-finetune": _paper("ctsdg.celebahq", 5e-5, 5e-6, (0.9, 0.999), 6, 150_000,
+                             objective={"freeze_batchnorm": True}),
     # DeepFillv2 (methods.md 5.2): Adam lr 1e-4, betas (0.5, 0.999), batch 16 at 256.
     "deepfill": _paper("deepfill.places2", 1e-4, 1e-4, (0.5, 0.999), 16, 300_000),
     # Progressive (methods.md 5.4): as DeepFillv2, stage-wise curriculum 1/4 -> 1/2 -> 1 then joint.
@@ -259,11 +260,11 @@ def _compact(preset: str, size: int, batch: int, steps: int, objective: dict[str
     )
 
 
-PRESETS["deepfill-compact"] = _compact("deepfill.compact", 256, 2, 3400, {"gan_weight": 0})
+PRESETS["deepfill-compact"] = _compact("deepfill.compact", 256, 2, 3400, {"adversarial": 0})
 # CTSDG at 256 on one CPU thread: 15 s a step of batch 4, against 2.2 s for batch 8 at 128 (3.4x per pixel, from the
 # contextual feature aggregation on a 128x128 grid): it trains at 128.
 PRESETS["ctsdg-compact"] = _compact(
-    "ctsdg.compact", 128, 4, 4400, {"weights": {"perceptual": 0, "style": 0, "adversarial": 0}}
+    "ctsdg.compact", 128, 4, 4400, {"perceptual": 0, "style": 0, "adversarial": 0}
 )
 
 
@@ -286,7 +287,7 @@ PRESETS["deepfill-compact-zoom"] = _zoomed("deepfill-compact", 8, 4600)
 PRESETS["ctsdg-compact-zoom"] = _zoomed("ctsdg-compact", 6, 3600)
 # MDRN in one stage, on the second stage's zoomed crops from the start; InCo² reads the discriminator's features, so
 # a run without a discriminator leaves it out too.
-_MDRN_COMPACT = _compact("mdrn.compact", 128, 8, 4500, {"adversarial_weight": 0, "inter_weight": 0, "intra_weight": 0})
+_MDRN_COMPACT = _compact("mdrn.compact", 128, 8, 4500, {"adversarial": 0, "inter": 0, "intra": 0})
 PRESETS["mdrn-compact"] = replace(_MDRN_COMPACT, data=replace(_MDRN_COMPACT.data, scale_min=1.0, scale_max=2.0))
 
 

@@ -290,16 +290,6 @@ PRESETS = {
 }
 
 
-def _converter(path, **overrides):
-    from ..converters.ctsdg import convert_official
-
-    return convert_official(path, **overrides)
-
-
-def _objective(config: CTSDGConfig, **options):
-    from ..losses.ctsdg import CTSDGObjective
-
-    return CTSDGObjective(config, **options)
 
 
 register_family(
@@ -308,9 +298,6 @@ register_family(
         config_cls=CTSDGConfig,
         model_cls=CTSDG,
         presets=PRESETS,
-        converter=_converter,
-        converter_preset="celeba",
-        objective=_objective,
         description="CTSDG (ICCV 2021): texture and structure dual generation with partial convolutions",
     )
 )

@@ -231,16 +231,6 @@ PRESETS = {
 }
 
 
-def _objective(config: DeepFillConfig, **options):
-    from ..losses.deepfill import DeepFillObjective
-
-    return DeepFillObjective(config, **options)
-
-
-def _converter(path, **overrides):
-    from ..converters.deepfill import convert_deepfill
-
-    return convert_deepfill(path, **overrides)
 
 
 register_family(
@@ -249,9 +239,6 @@ register_family(
         config_cls=DeepFillConfig,
         model_cls=DeepFill,
         presets=PRESETS,
-        converter=_converter,
-        converter_preset="places2",
-        objective=_objective,
         description="DeepFillv2: gated convolutions, coarse-to-fine with contextual attention (Yu et al. 2019)",
     )
 )

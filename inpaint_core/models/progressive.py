@@ -126,11 +126,6 @@ PRESETS = {
 }
 
 
-def _objective(config: ProgressiveConfig, **options):
-    from ..losses.progressive import ProgressiveObjective
-
-    return ProgressiveObjective(config, **options)
-
 
 register_family(
     Family(
@@ -138,7 +133,6 @@ register_family(
         config_cls=ProgressiveConfig,
         model_cls=Progressive,
         presets=PRESETS,
-        objective=_objective,
         description="Progressive multi-scale DeepFillv2 (Cai et al., NTIRE 2022; reconstruction from the poster)",
     )
 )

@@ -1,7 +1,7 @@
 """VGG16 perceptual and style (Gram) losses on pool1, pool2 and pool3, as in partial-convolution inpainting.
 
 The VGG16 (torchvision's ImageNet weights, by default from the Hub repo ``timm/vgg16.tv_in1k``) is
-:class:`inpaint_core.layers.vgg.VGG16Features`, built up to pool3 by :func:`perceptual_vgg`.
+:class:`training.vgg.VGG16Features`, built up to pool3 by :func:`perceptual_vgg`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..layers import vgg as vgg_layers
-from ..layers.vgg import DEFAULT_VGG16_WEIGHTS, vgg16_features
+from .. import vgg as vgg_layers
+from ..vgg import DEFAULT_VGG16_WEIGHTS, vgg16_features
 
 #: The VGG16 layers the perceptual and style losses compare.
 PERCEPTUAL_TAPS = ("pool1", "pool2", "pool3")

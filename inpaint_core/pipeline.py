@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .boxes import context_box, scale_hole, scale_image
 from .errors import InputError
 from .image_ops import prepare_inputs
 from .masks.ops import bounding_boxes, feather, grow
 from .models.base import InpaintModel
-from .models.opencv_engines import opencv_fill
 
 STRATEGIES = ("original", "resize", "crop")
 #: Sides above this are refused by the ``original`` strategy for learned networks (use ``crop`` or ``resize``).
@@ -69,11 +69,33 @@ def inpaint_detailed(
     ``threshold``: mask values at or above it are holes. ``working_size``: overrides the model's for ``resize`` and
     ``crop``. ``progress(done, total)`` is called after each region; raising from it cancels the run.
     """
+    image, soft = prepare_inputs(image, hole)
+    return inpaint_prepared(
+        model, image, soft, strategy, margin=margin, feather_pixels=feather_pixels, color_match=color_match,
+        threshold=threshold, working_size=working_size, generator=generator, progress=progress,
+    )
+
+
+def inpaint_prepared(
+    model: InpaintModel,
+    image: torch.Tensor,
+    soft: torch.Tensor,
+    strategy: str,
+    *,
+    margin: int = 64,
+    feather_pixels: float = 0,
+    color_match: bool = False,
+    threshold: float = 0.1,
+    working_size: int | None = None,
+    generator: torch.Generator | None = None,
+    progress: Progress | None = None,
+) -> InpaintResult:
+    """:func:`inpaint_detailed` of an image and soft hole as :func:`prepare_inputs` returns them (converted once: the
+    face path calls this for each face crop)."""
     if strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if not 0 < threshold <= 1:
         raise InputError(f"threshold must be in (0, 1], got {threshold}")
-    image, soft = prepare_inputs(image, hole)
     binary = soft >= threshold
     flat = binary.flatten(1)
     if flat.all(1).any():
@@ -126,27 +148,13 @@ def _run_crops(runner, image, binary, margin, result, progress) -> None:
     height, width = image.shape[-2:]
     filled = torch.zeros_like(binary)  # holes filled by an earlier region count as known pixels now
     for done, (index, box) in enumerate(jobs, start=1):
-        top, left, bottom, right = crop = _context_box(box, margin, height, width, runner.model.fixed_size)
+        top, left, bottom, right = crop = context_box(box, margin, height, width, runner.model.fixed_size)
         window = (slice(index, index + 1), slice(None), slice(top, bottom), slice(left, right))
         todo = binary[window] & ~filled[window]
         if todo.any():
             runner.fill_box(result.image[window], todo, crop, runner.working_size, result, index, filled[window])
             filled[window] |= todo
         _report(progress, done, len(jobs))
-
-
-def _context_box(box, margin, height, width, square) -> tuple[int, int, int, int]:
-    """The region's box grown by ``margin``, made square (when the image allows) and kept inside the image."""
-    top, left, bottom, right = box
-    side_h, side_w = bottom - top + 2 * margin, right - left + 2 * margin
-    side = max(side_h, side_w)
-    side_h, side_w = min(side, height), min(side, width)
-    if square and side_h != side_w:
-        side_h = side_w = min(side_h, side_w)
-    center_y, center_x = (top + bottom) / 2, (left + right) / 2
-    new_top = int(min(max(0, round(center_y - side_h / 2)), height - side_h))
-    new_left = int(min(max(0, round(center_x - side_w / 2)), width - side_w))
-    return new_top, new_left, new_top + side_h, new_left + side_w
 
 
 class _Runner:
@@ -192,42 +200,29 @@ class _Runner:
         else:
             scale = size / max(height, width)
             target_h, target_w = max(1, round(height * scale)), max(1, round(width * scale))
-        net_image = _resize(crop * (1 - hole), target_h, target_w, "image")
-        net_hole = _resize(hole, target_h, target_w, "hole")
+        net_image = scale_image(network_input(crop, hole), target_h, target_w)
+        net_hole = scale_hole(hole, target_h, target_w)
         multiple = model.size_multiple
         pad_h, pad_w = -target_h % multiple, -target_w % multiple
         if pad_h or pad_w:
             mode = "reflect" if pad_h < target_h and pad_w < target_w else "replicate"
             net_image = F.pad(net_image, (0, pad_w, 0, pad_h), mode=mode)
             net_hole = F.pad(net_hole, (0, pad_w, 0, pad_h))
-        net_image = network_input(model, net_image, net_hole)
+        if (target_h, target_w) != (height, width):  # the hole grew where scaling mixed hole and known pixels
+            net_image = network_input(net_image, net_hole)
         outputs = model.predict_outputs(
             net_image.to(model.device, model.dtype), net_hole.to(model.device, model.dtype), self.generator
         )
         return {
-            name: _resize(value.float()[..., :target_h, :target_w].to(crop.device), height, width, "image")
+            name: scale_image(value.float()[..., :target_h, :target_w].to(crop.device), height, width)
             for name, value in outputs.items()
         }
 
 
-def network_input(model: InpaintModel, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """What ``model`` is shown of ``image``: never what is under the hole, which is zeroed, or Telea-filled for models
-    whose ``hole_fill`` asks for it (CTSDG, whose Canny edges would otherwise trace the hole's outline)."""
-    hidden = image * (1 - hole)
-    return torch.lerp(hidden, opencv_fill(hidden, hole), hole) if model.hole_fill == "telea" else hidden
-
-
-def _resize(tensor: torch.Tensor, height: int, width: int, kind: str) -> torch.Tensor:
-    if tensor.shape[-2:] == (height, width):
-        return tensor
-    if kind == "hole":  # a pixel is a hole at the new size if any hole pixel contributed to it
-        shrinking = height <= tensor.shape[-2] and width <= tensor.shape[-1]
-        mode = {"mode": "area"} if shrinking else {"mode": "bilinear", "align_corners": False}
-        return (F.interpolate(tensor, size=(height, width), **mode) > 0).to(tensor.dtype)
-    antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
-    return F.interpolate(
-        tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias
-    ).clamp(0, 1)
+def network_input(image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """What a network is shown of ``image``: never what is under the hole, which is zeroed. What a model puts there
+    instead (CTSDG's and the compact presets' Telea fill) is the model's business."""
+    return image * (1 - hole)
 
 
 def match_colors(

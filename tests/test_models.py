@@ -95,7 +95,7 @@ def test_fresh_residual_network_returns_the_telea_fill_and_learns(name):
 
 
 def test_boundary_ramp_fades_in_from_the_hole_edge():
-    from inpaint_core.models.opencv_engines import boundary_ramp
+    from inpaint_core.models.prefill import boundary_ramp
 
     hole = torch.zeros(1, 1, 40, 40)
     hole[..., 5:35, 5:35] = 1

@@ -87,8 +87,11 @@ def _to_uint8(tensor: torch.Tensor) -> np.ndarray:
 
 def _predict(model: InpaintModel, image: torch.Tensor, hole: torch.Tensor, hide_hole: bool) -> torch.Tensor:
     """The model's float32 prediction from the whole image, or with ``hide_hole`` from what the pipeline shows it."""
-    shown = network_input(model, image, hole) if hide_hole else image
-    return model.predict(shown.to(model.dtype), hole.to(model.dtype)).float()
+    hole = hole.to(model.dtype)
+    if hide_hole:
+        return model.predict(network_input(image, hole).to(model.dtype), hole).float()
+    model.check_input(image, hole)
+    return model.predict_unhidden(image.to(model.dtype), hole)["image"].float()
 
 
 @torch.inference_mode()

@@ -31,10 +31,6 @@ class InpaintModel(nn.Module):
     fixed_size: ClassVar[bool] = False
     #: True when the network expects an aligned face filling the frame.
     aligned_faces: ClassVar[bool] = False
-    #: What the pipeline puts under the hole before :meth:`predict`: ``"zeros"``, or ``"telea"`` (OpenCV's fill) for
-    #: networks that derive side inputs from the whole image before masking them (CTSDG's Canny edges, which would
-    #: otherwise trace the hole's outline into the known region).
-    hole_fill: ClassVar[str] = "zeros"
     #: Names of the extra outputs of :meth:`predict_outputs` besides ``"image"`` (e.g. CTSDG's ``"edge"``).
     extra_outputs: ClassVar[tuple[str, ...]] = ()
 
@@ -63,6 +59,13 @@ class InpaintModel(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Raw prediction ``{"image": [B, 3, H, W] in [0, 1], **extra_outputs}`` for a binary ``hole``."""
         raise NotImplementedError
+
+    def predict_unhidden(
+        self, image: torch.Tensor, hole: torch.Tensor, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """:meth:`predict_outputs` of an ``image`` whose hole still holds its content, as some papers' official tests
+        give it (CTSDG computes its edges on it). The pipeline never does this; the evaluation can."""
+        return self.predict_outputs(image, hole, generator)
 
     def predict(
         self, image: torch.Tensor, hole: torch.Tensor, generator: torch.Generator | None = None

@@ -29,7 +29,7 @@ from ..layers.contextual_attention import DOWNSAMPLES, ContextualAttention, down
 from ..layers.gated_conv import PADDINGS, GatedConv2d, GatedDeconv2d, tf_resize_nearest
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import PREFILLS, boundary_ramp, residual_output, telea_prefill
+from .prefill import PREFILLS, boundary_ramp, residual_output, telea_prefill
 
 MASK_RESIZES = ("direct", "two_step")
 

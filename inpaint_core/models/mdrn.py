@@ -43,7 +43,7 @@ from ..catalog import UTKFACE_LICENSE, UTKFACE_TRAIN, WeightsEntry, register_wei
 from ..layers.gated_conv import GatedConv2d, GatedDeconv2d
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import PREFILLS, boundary_ramp, residual_output, telea_prefill
+from .prefill import PREFILLS, boundary_ramp, residual_output, telea_prefill
 
 _MEMORY_UPDATES = ("backprop", "ema")
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import inpaint_core as ic  # noqa: E402
 from inpaint_core.registry import families  # noqa: E402
-from training.config import parse_literal  # noqa: E402
+from training.cli import parse_literal  # noqa: E402
 from training.objectives import OBJECTIVES, build_objective  # noqa: E402
 from training.train import gan_step  # noqa: E402
 

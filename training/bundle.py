@@ -20,7 +20,7 @@ from inpaint_core.catalog import BUNDLED_DIR, UTKFACE_LICENSE, UTKFACE_TRAIN, va
 from inpaint_core.hub import file_sha256
 from inpaint_core.models.base import InpaintModel
 from inpaint_core.weights import load_model_file, load_state_dict_strict, save_model
-from training.config import parse_literal
+from training.cli import parse_literal
 
 
 def run_summary(run: Path) -> dict:

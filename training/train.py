@@ -28,12 +28,13 @@ import inpaint_core as ic
 from inpaint_core.image_ops import to_pil
 from inpaint_core.models.base import InpaintModel
 from training.checkpoint import list_checkpoints, load_checkpoint, resolve_resume, save_checkpoint
-from training.config import TrainConfig, config_to_dict, parse_args
+from training.cli import parse_args
 from training.data import InpaintingDataset, MaskSampler, make_loader
 from training.ema import Ema
 from training.objectives import build_objective
 from training.publish import push_folder, write_model_folder
 from training.samples import sample_grid
+from training.schema import TrainConfig, config_to_dict
 
 
 def build_generator(config: TrainConfig) -> InpaintModel:

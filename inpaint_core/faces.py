@@ -30,12 +30,14 @@ from .errors import InpaintError, InputError
 from .image_ops import prepare_inputs
 from .models.base import InpaintModel
 from .models.prefill import PREFILL_RADIUS
-from .pipeline import InpaintResult, inpaint_prepared
+from .pipeline import DEFAULT_THRESHOLD, InpaintResult, inpaint_prepared
 
 #: Box side added on each side of a detection for aligned framing (aligned side = (1 + 2 * margin) * box side).
 ALIGNED_MARGIN = 0.26
 #: Upward shift of the aligned square's centre from the detection's centre, in box sides.
 CENTER_SHIFT = 0.08
+#: Smallest face side in pixels the detector reports, by default.
+MIN_FACE = 32
 #: Images are scaled down to at most this side for detection (speed); boxes are scaled back.
 DETECTION_SIDE = 1024
 #: The cascade's search: the scale step between window sizes, the neighbouring detections a face needs (OpenCV's
@@ -53,8 +55,8 @@ def inpaint_faces(
     *,
     assume_aligned: bool = False,
     margin: float = ALIGNED_MARGIN,
-    min_face: int = 32,
-    threshold: float = 0.1,
+    min_face: int = MIN_FACE,
+    threshold: float = DEFAULT_THRESHOLD,
     **pipeline_options,
 ) -> InpaintResult:
     """Inpaint the holes inside each face of ``image`` (1 = fill in ``hole``) with a face network.
@@ -86,7 +88,7 @@ def inpaint_faces(
     return result
 
 
-def detect_faces(image: torch.Tensor, hole: torch.Tensor | None = None, min_face: int = 32) -> list[Box]:
+def detect_faces(image: torch.Tensor, hole: torch.Tensor | None = None, min_face: int = MIN_FACE) -> list[Box]:
     """Face detections ``(top, left, bottom, right)`` in an image ``[3, H, W]`` in [0, 1], largest first.
 
     Holes (``[1, H, W]``, 1 = hole) are pre-filled with OpenCV's Telea inpainting first, so that a blank hole does not

@@ -30,6 +30,12 @@ from .models.base import InpaintModel
 STRATEGIES = ("original", "resize", "crop")
 #: Sides above this are refused by the ``original`` strategy for learned networks (use ``crop`` or ``resize``).
 MAX_ORIGINAL_SIDE = 2048
+#: Context pixels around each hole region in the ``crop`` strategy.
+DEFAULT_MARGIN = 64
+#: Mask values at or above this are holes.
+DEFAULT_THRESHOLD = 0.1
+#: Hole regions closer than ``margin / MERGE_DIVISOR`` pixels share one crop.
+MERGE_DIVISOR = 4
 
 Progress = Callable[[int, int], None]
 
@@ -54,10 +60,10 @@ def inpaint_detailed(
     hole,
     strategy: str = "crop",
     *,
-    margin: int = 64,
+    margin: int = DEFAULT_MARGIN,
     feather_pixels: float = 0,
     color_match: bool = False,
-    threshold: float = 0.1,
+    threshold: float = DEFAULT_THRESHOLD,
     working_size: int | None = None,
     generator: torch.Generator | None = None,
     progress: Progress | None = None,
@@ -82,10 +88,10 @@ def inpaint_prepared(
     soft: torch.Tensor,
     strategy: str,
     *,
-    margin: int = 64,
+    margin: int = DEFAULT_MARGIN,
     feather_pixels: float = 0,
     color_match: bool = False,
-    threshold: float = 0.1,
+    threshold: float = DEFAULT_THRESHOLD,
     working_size: int | None = None,
     generator: torch.Generator | None = None,
     progress: Progress | None = None,
@@ -143,7 +149,7 @@ def _run_crops(runner, image, binary, margin, result, progress) -> None:
     jobs = [
         (index, box)
         for index in range(image.shape[0])
-        for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // 4))
+        for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // MERGE_DIVISOR))
     ]
     height, width = image.shape[-2:]
     filled = torch.zeros_like(binary)  # holes filled by an earlier region count as known pixels now

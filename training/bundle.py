@@ -109,7 +109,7 @@ def model_card(
         "",
         "## Evaluation",
         "",
-        "Protocol of the seeds' tables (`python -m training.evaluate`): 256x256, NVIDIA irregular test masks by hole "
+        "Protocol of `python -m training.evaluate`: 256x256, NVIDIA irregular test masks by hole "
         "ratio, composited, 8-bit.",
         "",
     ]

@@ -1,4 +1,4 @@
-"""Score models in the protocol of the seeds' tables (``research/methods.md`` section 7).
+"""Score models in one protocol for every model: the tables of the README, the docs and the model cards.
 
 Protocol: each image is resized (shorter side) and centre-cropped to 256x256; masks are nearest-resized to 256, and
 their hole ratio is measured **at 256**; masks are put in buckets by that ratio (``lo < r <= hi``: 0-20/20-40/40-60
@@ -230,7 +230,7 @@ _ROWS = (
 
 
 def markdown_table(results: dict) -> str:
-    """Metrics as rows, hole-ratio buckets as columns, one line per model: the layout of the seeds' tables."""
+    """Metrics as rows, hole-ratio buckets as columns, one line per model: the layout of the published tables."""
     models = results["models"]
     buckets = results["protocol"]["buckets"]
     n = results["protocol"]["per_bucket"]

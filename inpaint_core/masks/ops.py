@@ -39,11 +39,6 @@ def feather(hole: torch.Tensor, pixels: float) -> torch.Tensor:
     return torch.maximum(hole, ramp * ramp * (3 - 2 * ramp))  # smoothstep
 
 
-def hole_ratio(hole: torch.Tensor) -> torch.Tensor:
-    """Fraction of hole pixels per sample, ``[B]``."""
-    return hole.flatten(1).float().mean(1)
-
-
 def bounding_boxes(
     hole: torch.Tensor, merge_distance: int = 0, coarse_side: int = 1024
 ) -> list[tuple[int, int, int, int]]:

@@ -1,6 +1,6 @@
 """The one interface every inpainting network implements.
 
-Public convention (DESIGN.md): images are float in [0, 1], ``[B, 3, H, W]``; the hole mask is ``[B, 1, H, W]`` with
+Public convention: images are float in [0, 1], ``[B, 3, H, W]``; the hole mask is ``[B, 1, H, W]`` with
 1 = pixel to fill and 0 = keep. ``predict`` returns the network's raw prediction for every pixel; compositing with the
 known pixels happens in the pipeline only. A network whose native convention differs converts inside ``predict``.
 """

@@ -2,7 +2,7 @@
 
 What the paper's abstract fixes: stage 1 is a pre-trained pSp + StyleGAN2 that imagines a realistic face with rich
 structure; stage 2 a shallow network with a small receptive field; stage 3 a modified U-Net with two encoders and one
-decoder with a large receptive field. Everything else is **our reconstruction** (research/methods.md 4.3), each
+decoder with a large receptive field. Everything else is **our reconstruction**, each
 unknown a config field:
 
 1. ``face = pSp(masked)``: the masked face (holes at ``psp.hole_value`` in [-1, 1]) through the frozen pSp;

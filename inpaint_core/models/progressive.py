@@ -4,7 +4,7 @@ family ``progressive``.
 Known from the challenge poster: one DeepFillv2 generator per scale, applied at 1/4, 1/2 and full scale (optionally
 also at sqrt(2)/4 and sqrt(2)/2), each stage taking the previous stage's upsampled output combined with the known
 pixels, earlier stages frozen while a later one trains. The paper's text was not available, so the following is our
-reconstruction, each point a config field (``research/methods.md`` section 5.4):
+reconstruction, each point a config field:
 
 - every stage keeps DeepFillv2's 5-channel interface; the hole of its RGB input is pre-filled with the previous
   stage's composite, upsampled (``upsample``, bilinear by default); the first stage sees zeros there;

@@ -30,13 +30,16 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 import inpaint_core as ic
 from inpaint_core import faces
 from inpaint_core.catalog import get_weights_entry
+from inpaint_core.examples import landscape
 from inpaint_core.hub import models_dirs, parse_repo_id
 from inpaint_core.image_ops import as_image_batch, prepare_inputs, to_pil
+from inpaint_core.model_info import KINDS, model_info
+from inpaint_core.outpaint import extend_canvas
 from inpaint_core.registry import families
 
 DEVICE = os.environ.get("INPAINT_APP_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -96,12 +99,15 @@ MODELS = ModelCache(CACHE_SIZE, DEVICE)
 
 
 def model_choices() -> list[tuple[str, str]]:
-    """(label, value) pairs: ready models, downloadable catalog weights, then files in the models folders."""
-    ready = ic.ready_models()
-    choices = [(name, name) for name in ready]
-    choices += [(f"{name} (download)", name) for name in ic.list_models("weights") if name not in ready]
+    """(label, value) pairs grouped by kind (scene, face, classical; ready before downloads in each), each label
+    saying what the model is (``face · mdrn-compact-utkface · bundled · 2.6 MB · research use only``), then files in
+    the models folders."""
+    infos = [model_info(name) for name in dict.fromkeys([*ic.ready_models(), *ic.list_models("weights")])]
+    infos = sorted((info for info in infos if info is not None),
+                   key=lambda info: (KINDS.index(info.kind), info.status == "download"))
+    choices = [(f"{info.kind} · {info.name} · {info.details}", info.name) for info in infos]
     for folder in models_dirs():
-        choices += [(f"{path.name} ({folder})", str(path)) for path in sorted(folder.glob("*.safetensors"))]
+        choices += [(f"file · {path.name} ({folder})", str(path)) for path in sorted(folder.glob("*.safetensors"))]
     return choices
 
 
@@ -307,6 +313,53 @@ def faces_ui(editor, mask_upload, model_name, aligned, feather, color_match, see
     return to_pil(result.image), overlay(batch, hole > 0.1, boxes), status
 
 
+def before_after(editor, result: Image.Image | None) -> tuple[Image.Image, Image.Image] | None:
+    """The input next to the result, for the before/after slider (None before a result exists)."""
+    if result is None or editor is None or editor.get("background") is None:
+        return None
+    before = Image.fromarray(np.ascontiguousarray(np.asarray(editor["background"])[..., :3]))
+    return before.resize(result.size) if before.size != result.size else before, result
+
+
+def outpaint(model: ic.InpaintModel, image, left: int, top: int, right: int, bottom: int, *, overlap: int = 8,
+             margin: int = 64, feather: float = 8, color_match: bool = False, seed: int = 0,
+             progress: Callable[[int, int], None] | None = None) -> tuple[ic.InpaintResult, float]:
+    """Extend the canvas (``inpaint_core.outpaint.extend_canvas``) and inpaint the new area with ``crop``."""
+    try:
+        extended, hole = extend_canvas(as_image_batch(image), int(left), int(top), int(right), int(bottom),
+                                       overlap=int(overlap))
+    except ic.InputError as error:
+        raise user_error(str(error)) from error
+    return run_pipeline(model, extended, hole, "crop", margin=margin, feather=feather, color_match=color_match,
+                        seed=seed, progress=progress)
+
+
+def outpaint_ui(editor, model_name, left, top, right, bottom, overlap, margin, feather, color_match, seed,
+                progress=gr.Progress()):  # noqa: B008
+    """The Outpaint tab: the picture with a wider canvas, the new area filled; returns the result and a status."""
+    background = None if editor is None else editor.get("background")
+    if background is None:
+        raise user_error("Upload an image first (drop it on the editor).")
+    image = np.ascontiguousarray(check_size(np.asarray(background))[..., :3])
+    progress(0, desc=f"loading {model_name}")
+    model = load(model_name)
+    result, seconds = outpaint(model, image, left, top, right, bottom, overlap=overlap, margin=margin,
+                               feather=feather, color_match=color_match, seed=seed,
+                               progress=_progress_callback(progress, model.name))
+    height, width = result.image.shape[-2:]
+    status = (f"**{model_label(model_name, model)}** · {image.shape[1]}x{image.shape[0]} -> {width}x{height} · "
+              f"{seconds:.2f} s")
+    return to_pil(result.image), status
+
+
+def outpaint_api(image: Image.Image | None, model: str, left: int, top: int, right: int, bottom: int) -> Image.Image:
+    """Extend ``image`` by the given pixels on each side and fill the new area with ``model``; returns the result."""
+    if image is None:
+        raise user_error("Give an image to extend.")
+    result, _ = outpaint(load(model), check_size(image.convert("RGB")), left, top, right, bottom)
+    return to_pil(result.image)
+
+
 def inpaint_api(image: Image.Image | None, mask: Image.Image | None, model: str, strategy: str) -> Image.Image:
     """Inpaint ``image`` where ``mask`` is white (or, for a transparent PNG, painted); returns the result.
 
@@ -325,37 +378,9 @@ def inpaint_api(image: Image.Image | None, mask: Image.Image | None, model: str,
 
 
 def render_scene(width: int = 512, height: int = 384) -> tuple[Image.Image, Image.Image]:
-    """A procedural landscape (sky, sun, hills, a house, a tree) and a mask that covers the tree.
-
-    Rendered by this app, so the example can be redistributed with it and works offline.
-    """
-    y = np.linspace(0, 1, height)[:, None, None]
-    sky = (1 - y) * np.array([90, 150, 230]) + y * np.array([200, 225, 250])
-    canvas = Image.fromarray(np.broadcast_to(sky, (height, width, 3)).astype(np.uint8))
-    draw = ImageDraw.Draw(canvas)
-    draw.ellipse((width * 0.75, height * 0.08, width * 0.87, height * 0.24), fill=(255, 230, 150))
-    x = np.arange(width)
-    for base, amp, freq, color in ((0.55, 0.07, 2.3, (96, 140, 110)), (0.68, 0.05, 3.7, (70, 128, 60))):
-        ridge = height * (base + amp * np.sin(freq * np.pi * x / width + base * 9))
-        draw.polygon([(0, height)] + list(zip(x.tolist(), ridge.tolist())) + [(width - 1, height)], fill=color)
-    rng = np.random.default_rng(7)
-    grass = np.asarray(canvas).astype(np.int16)
-    grass[int(height * 0.7):] += rng.integers(-12, 13, grass[int(height * 0.7):].shape[:2])[..., None]
-    canvas = Image.fromarray(grass.clip(0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(canvas)
-    house = (int(width * 0.14), int(height * 0.6), int(width * 0.34), int(height * 0.8))
-    draw.rectangle(house, fill=(226, 206, 170))
-    draw.polygon([(house[0] - 10, house[1]), ((house[0] + house[2]) // 2, house[1] - 48), (house[2] + 10, house[1])],
-                 fill=(150, 60, 50))
-    draw.rectangle((house[0] + 40, house[1] + 30, house[0] + 62, house[3]), fill=(110, 70, 40))
-    tree = (int(width * 0.55), int(height * 0.42), int(width * 0.67), int(height * 0.86))
-    mask = Image.new("L", canvas.size, 0)
-    trunk = ((tree[0] + tree[2]) // 2 - 6, (tree[1] + tree[3]) // 2, (tree[0] + tree[2]) // 2 + 6, tree[3])
-    crown = (tree[0], tree[1], tree[2], (tree[1] + tree[3]) // 2 + 18)
-    for target, value in ((draw, None), (ImageDraw.Draw(mask), 255)):
-        target.rectangle(trunk, fill=value or (100, 70, 45))
-        target.ellipse(crown, fill=value or (40, 100, 45))
-    return canvas, mask.filter(ImageFilter.MaxFilter(9))
+    """A procedural landscape and a mask over its tree (``inpaint_core.examples.landscape``): drawn, so the example
+    can be redistributed with the app and works offline."""
+    return landscape(width, height)
 
 
 def _blob_mask(size: tuple[int, int], boxes: list[tuple[float, float, float, float]]) -> Image.Image:
@@ -455,6 +480,8 @@ def build_demo() -> gr.Blocks:
                     result = gr.Image(label="Result", type="pil", format="png", interactive=False,
                                       buttons=["download", "fullscreen"], elem_id="result")
                     status = gr.Markdown(elem_id="status")
+                    slider = gr.ImageSlider(label="Before / after (drag the handle)", type="pil", format="png",
+                                            interactive=False, elem_id="before-after")
                     hole_view = gr.Image(label="Hole", type="pil", format="png", interactive=False, elem_id="hole")
                 with gr.Tab("Compare", id="compare"):
                     compared = gr.Dropdown(choices, value=[n for n in ready if n in names], multiselect=True,
@@ -464,6 +491,19 @@ def build_demo() -> gr.Blocks:
                                          elem_id="gallery")
                     times = gr.Dataframe(headers=["model", "inpaint s", "load s", "status"], interactive=False,
                                          label="Time per model (load is 0 when the model was cached)")
+                with gr.Tab("Outpaint", id="outpaint"):
+                    gr.Markdown("Extends the picture on the chosen sides and fills the new area (the pipeline's "
+                                "`crop` strategy on the new strip; the seam is repainted over `overlap` pixels).")
+                    out_model = gr.Dropdown(choices, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="Model",
+                                            elem_id="outpaint-model")
+                    with gr.Row():
+                        sides = [gr.Slider(0, 512, value=value, step=8, label=label, elem_id=f"outpaint-{label}")
+                                 for label, value in (("left", 0), ("top", 0), ("right", 128), ("bottom", 0))]
+                    overlap = gr.Slider(0, 64, value=8, step=1, label="Overlap, pixels")
+                    run_outpaint = gr.Button("Outpaint", variant="primary", elem_id="run-outpaint")
+                    out_result = gr.Image(label="Result", type="pil", format="png", interactive=False,
+                                          buttons=["download", "fullscreen"], elem_id="outpaint-result")
+                    out_status = gr.Markdown(elem_id="outpaint-status")
                 with gr.Tab("Faces", id="faces"):
                     gr.Markdown(FACES_HELP)
                     face_choices = sorted(choices, key=lambda choice: not is_face_model(choice[1]))
@@ -482,7 +522,11 @@ def build_demo() -> gr.Blocks:
                                          elem_id="face-boxes")
         options = [strategy, margin, feather, color_match, seed]
         run.click(inpaint_ui, [editor, mask_upload, model, *options], [result, hole_view, status],
-                  api_visibility="undocumented", api_name="inpaint_editor", **run_options)
+                  api_visibility="undocumented", api_name="inpaint_editor", **run_options).then(
+            before_after, [editor, result], slider, api_visibility="private")
+        run_outpaint.click(outpaint_ui, [editor, out_model, *sides, overlap, margin, feather, color_match, seed],
+                           [out_result, out_status], api_visibility="undocumented", api_name="outpaint_editor",
+                           **run_options)
         run_compare.click(compare_ui, [editor, mask_upload, compared, *options], [gallery, times],
                           api_visibility="undocumented", api_name="compare_editor", **run_options)
         run_faces.click(faces_ui, [editor, mask_upload, face_model, aligned, feather, color_match, seed],
@@ -498,6 +542,10 @@ def build_demo() -> gr.Blocks:
                           gr.Radio(list(ic.STRATEGIES), value="crop", label="strategy")]
             api_output = gr.Image(type="pil", format="png", label="result")
             gr.Button(visible=False).click(inpaint_api, api_inputs, api_output, api_name="inpaint", **run_options)
+            outpaint_inputs = [api_inputs[0], api_inputs[2],
+                               *(gr.Number(0, precision=0, label=side) for side in ("left", "top", "right", "bottom"))]
+            gr.Button(visible=False).click(outpaint_api, outpaint_inputs, api_output, api_name="outpaint",
+                                           **run_options)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
     return demo
 

@@ -10,7 +10,8 @@ from .catalog import DEFAULT_MODEL, WeightsEntry, get_weights_entry
 from .errors import InpaintError, InputError, UnknownModelError, WeightsError
 from .faces import inpaint_faces
 from .models.base import InpaintModel
-from .pipeline import STRATEGIES, InpaintResult, inpaint, inpaint_detailed
+from .options import STRATEGIES, FaceOptions, InpaintOptions
+from .pipeline import InpaintResult, inpaint, inpaint_detailed
 from .registry import build_model
 from .weights import load_model_file, save_model
 
@@ -19,8 +20,10 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MODEL",
     "STRATEGIES",
+    "FaceOptions",
     "InpaintError",
     "InpaintModel",
+    "InpaintOptions",
     "InpaintResult",
     "InputError",
     "UnknownModelError",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -39,12 +39,13 @@ def load_model(
     *,
     models_dirs: Iterable[str | Path] = (),
     offline: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> InpaintModel:
     """A model with trained weights, loaded strictly and in eval mode.
 
     ``name_or_path``: a weights file, a catalog name (``list_models("weights")``), a Hub repo id
     (``owner/repo[@revision]``, which holds ``model.safetensors``), or a preset that needs no weights
-    (``opencv.telea``, ``opencv.ns``).
+    (``opencv.telea``, ``opencv.ns``). ``progress(done_bytes, total_bytes)`` follows a download.
     """
     name = str(name_or_path)
     if is_preset_name(name):
@@ -57,7 +58,7 @@ def load_model(
                 "a file or a Hub repo id)"
             )
         return build_model(name).to(device=device, dtype=dtype).eval()
-    path = resolve_weights(name_or_path, models_dirs_extra=models_dirs, offline=offline)
+    path = resolve_weights(name_or_path, models_dirs_extra=models_dirs, offline=offline, progress=progress)
     return load_model_file(path, device=device, dtype=dtype)
 
 

@@ -42,6 +42,18 @@ class WeightsEntry:
     bundled: str | None = None
     #: ``"safetensors"`` or the family whose converter turns the downloaded checkpoint into ours.
     source_format: str = "safetensors"
+    #: What the weights were trained on and are for: ``"face"`` (aligned faces) or ``"scene"`` (any picture).
+    subject: str = "scene"
+    #: Size of the file a download fetches, in bytes, where known (bundled files are measured on disk).
+    download_bytes: int | None = None
+
+    @property
+    def size_bytes(self) -> int | None:
+        """The file's size: on disk for bundled weights, ``download_bytes`` for the others."""
+        if self.bundled is not None:
+            path = BUNDLED_DIR / self.bundled
+            return path.stat().st_size if path.is_file() else None
+        return self.download_bytes
 
     @property
     def local_filename(self) -> str:

@@ -20,7 +20,8 @@ from .api import convert_checkpoint, list_models, load_model, ready_models
 from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
 from .image_ops import to_pil
-from .pipeline import STRATEGIES, inpaint
+from .options import STRATEGIES
+from .pipeline import inpaint
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 

@@ -30,14 +30,11 @@ from .errors import InpaintError, InputError
 from .image_ops import prepare_inputs
 from .models.base import InpaintModel
 from .models.prefill import PREFILL_RADIUS
-from .pipeline import DEFAULT_THRESHOLD, InpaintResult, inpaint_prepared
+from .options import ALIGNED_MARGIN, FaceOptions, InpaintOptions
+from .pipeline import InpaintResult, inpaint_detailed
 
-#: Box side added on each side of a detection for aligned framing (aligned side = (1 + 2 * margin) * box side).
-ALIGNED_MARGIN = 0.26
 #: Upward shift of the aligned square's centre from the detection's centre, in box sides.
 CENTER_SHIFT = 0.08
-#: Smallest face side in pixels the detector reports, by default.
-MIN_FACE = 32
 #: Images are scaled down to at most this side for detection (speed); boxes are scaled back.
 DETECTION_SIDE = 1024
 #: The cascade's search: the scale step between window sizes, the neighbouring detections a face needs (OpenCV's
@@ -53,42 +50,49 @@ def inpaint_faces(
     image,
     hole,
     *,
-    assume_aligned: bool = False,
-    margin: float = ALIGNED_MARGIN,
-    min_face: int = MIN_FACE,
-    threshold: float = DEFAULT_THRESHOLD,
-    **pipeline_options,
+    face_options: FaceOptions | None = None,
+    options: InpaintOptions | None = None,
+    generator: torch.Generator | None = None,
+    **overrides,
 ) -> InpaintResult:
     """Inpaint the holes inside each face of ``image`` (1 = fill in ``hole``) with a face network.
 
-    ``assume_aligned``: the image is one aligned face (no detection). ``margin``: see the module doc. ``min_face``:
-    smallest face side in pixels the detector reports. ``pipeline_options`` (``feather_pixels``, ``color_match``,
-    ``generator``, ``working_size``) go to :func:`inpaint_core.inpaint_detailed`, which runs on each face crop.
-    Returns the composited image and, in ``hole``, the hole pixels that were filled.
+    ``face_options`` (:class:`~inpaint_core.options.FaceOptions`): ``assume_aligned`` (the image is one aligned face:
+    no detection), ``margin`` (see the module doc), ``min_face`` (smallest face side in pixels the detector reports).
+    ``options`` (:class:`~inpaint_core.options.InpaintOptions`: ``threshold``, ``feather_pixels``, ``color_match``,
+    ``working_size``, ``seed``) go to :func:`inpaint_core.inpaint_detailed`, which runs on each face crop with the
+    ``resize`` strategy. Keywords of either name set replace their fields. Returns the composited image and, in
+    ``hole``, the hole pixels that were filled.
     """
+    face_names = FaceOptions.specs()
+    face_options = FaceOptions.resolve(face_options, **{k: v for k, v in overrides.items() if k in face_names})
+    pipeline_overrides = {k: v for k, v in overrides.items() if k not in face_names}
+    options = InpaintOptions.resolve(options, **pipeline_overrides, strategy="resize")
+    pipeline_options = {"options": options,
+                        "generator": options.generator(model.device) if generator is None else generator}
     image, soft = prepare_inputs(image, hole)
-    binary = (soft >= threshold).to(image.dtype)
+    binary = (soft >= options.threshold).to(image.dtype)
     result = InpaintResult(image.clone(), torch.zeros_like(binary), {})
     for index in range(image.shape[0]):
         if not binary[index].any():
             continue
-        if assume_aligned:
+        if face_options.assume_aligned:
             found = [boxes.square_around(*image.shape[-2:])]
         else:
-            detections = detect_faces(image[index], binary[index], min_face=min_face)
+            detections = detect_faces(image[index], binary[index], min_face=face_options.min_face)
             if not detections:
                 raise InputError(
                     f"no face found in image {index}; if it is already an aligned face (face filling the frame), "
                     "pass assume_aligned=True, or use inpaint_core.inpaint() for a general image"
                 )
-            found = [aligned_box(detection, margin) for detection in detections]
+            found = [aligned_box(detection, face_options.margin) for detection in detections]
         for box in found:
-            _inpaint_box(model, result, index, soft[index : index + 1], binary[index : index + 1], box, threshold,
+            _inpaint_box(model, result, index, soft[index : index + 1], binary[index : index + 1], box,
                          pipeline_options)
     return result
 
 
-def detect_faces(image: torch.Tensor, hole: torch.Tensor | None = None, min_face: int = MIN_FACE) -> list[Box]:
+def detect_faces(image: torch.Tensor, hole: torch.Tensor | None = None, min_face: int = 32) -> list[Box]:
     """Face detections ``(top, left, bottom, right)`` in an image ``[3, H, W]`` in [0, 1], largest first.
 
     Holes (``[1, H, W]``, 1 = hole) are pre-filled with OpenCV's Telea inpainting first, so that a blank hole does not
@@ -123,7 +127,7 @@ def aligned_box(detection: Box, margin: float = ALIGNED_MARGIN) -> Box:
     return round(center_y) - half, round(center_x) - half, round(center_y) + half, round(center_x) + half
 
 
-def _inpaint_box(model, result: InpaintResult, index: int, soft, binary, box: Box, threshold, options) -> None:
+def _inpaint_box(model, result: InpaintResult, index: int, soft, binary, box: Box, options) -> None:
     """Inpaint one square box (padded by edge replication where it leaves the image) and paste back its hole."""
     height, width = result.image.shape[-2:]
     if boxes.is_empty(boxes.clip(box, height, width)):
@@ -133,9 +137,8 @@ def _inpaint_box(model, result: InpaintResult, index: int, soft, binary, box: Bo
         return
     crop = boxes.crop(result.image[index : index + 1], box)
     crop_hole = boxes.crop(soft * todo, box, "constant")
-    filled = inpaint_prepared(model, crop, crop_hole, "resize", threshold=threshold, **options)
-    target = boxes.window(result.image[index : index + 1], box)
-    target.copy_(boxes.uncrop(filled.image, box, height, width))
+    filled = inpaint_detailed(model, crop, crop_hole, **options)
+    boxes.window(result.image[index : index + 1], box).copy_(boxes.uncrop(filled.image, box, height, width))
     done = boxes.window(result.hole[index : index + 1], box)
     done.copy_(torch.maximum(done, boxes.uncrop(filled.hole, box, height, width)))
     for name, value in filled.extras.items():

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .catalog import BUNDLED_DIR, WeightsEntry, catalog, get_weights_entry
@@ -25,6 +25,9 @@ from .errors import UnknownModelError, WeightsError
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _REVISION = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 _WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
+#: Seconds the reachability check waits for the Hub's first answer.
+PROBE_TIMEOUT = 10.0
+Progress = Callable[[int, int], None]
 
 
 def endpoint() -> str:
@@ -63,9 +66,16 @@ def parse_repo_id(name: str) -> tuple[str, str | None] | None:
 
 
 def resolve_weights(
-    name: str | Path, *, models_dirs_extra: Iterable[str | Path] = (), offline: bool | None = None
+    name: str | Path,
+    *,
+    models_dirs_extra: Iterable[str | Path] = (),
+    offline: bool | None = None,
+    progress: Progress | None = None,
 ) -> Path:
-    """A local weights file for a path, a catalog name or a Hub repo id (``owner/repo[@revision]``)."""
+    """A local weights file for a path, a catalog name or a Hub repo id (``owner/repo[@revision]``).
+
+    ``progress(done_bytes, total_bytes)`` is called while a download runs; raising from it cancels the download.
+    """
     offline = is_offline() if offline is None else offline
     path = Path(name)
     if isinstance(name, Path) or path.suffix in _WEIGHT_SUFFIXES or os.sep in str(name) and path.exists():
@@ -75,7 +85,7 @@ def resolve_weights(
     name = str(name)
     dirs = models_dirs(models_dirs_extra)
     if name in catalog():
-        return _resolve_entry(get_weights_entry(name), dirs, offline)
+        return _resolve_entry(get_weights_entry(name), dirs, offline, progress)
     repo = parse_repo_id(name)
     if repo is not None:
         return _hub_file(
@@ -85,6 +95,7 @@ def resolve_weights(
             sha256=None,
             offline=offline,
             hint="or put the file in a models folder and pass its path",
+            progress=progress,
         )
     known = sorted(catalog())
     raise UnknownModelError(
@@ -93,7 +104,28 @@ def resolve_weights(
     )
 
 
-def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool) -> Path:
+def cached_weights(entry: WeightsEntry, models_dirs_extra: Iterable[str | Path] = ()) -> Path | None:
+    """The local copy of a downloadable entry (models folders, converted files, the Hugging Face cache), or None;
+    never touches the network."""
+    from huggingface_hub import try_to_load_from_cache
+
+    local = _local_copy(entry, models_dirs(models_dirs_extra))
+    if local is not None or entry.repo_id is None:
+        return local
+    found = try_to_load_from_cache(entry.repo_id, entry.filename, cache_dir=hf_cache_dir(), revision=entry.revision)
+    return Path(found) if isinstance(found, str) else None
+
+
+def _local_copy(entry: WeightsEntry, dirs: list[Path]) -> Path | None:
+    """The entry's file in a models folder, or its converted file."""
+    for folder in dirs:
+        if (folder / entry.local_filename).is_file():
+            return folder / entry.local_filename
+    converted = converted_dir() / entry.local_filename
+    return converted if entry.source_format != "safetensors" and converted.is_file() else None
+
+
+def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool, progress: Progress | None) -> Path:
     if entry.bundled is not None:
         path = BUNDLED_DIR / entry.bundled
         if not path.is_file():
@@ -104,28 +136,35 @@ def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool) -> Path
                 "LFS pointer; reinstall the package (or run 'git lfs pull' in a clone)"
             )
         return path
-    for folder in dirs:
-        candidate = folder / entry.local_filename
-        if candidate.is_file():
-            return candidate
-    if entry.source_format != "safetensors":
-        converted = converted_dir() / entry.local_filename
-        if converted.is_file():
-            return converted
+    local = _local_copy(entry, dirs)
+    if local is not None:
+        return local
     folders = ", ".join(str(d) for d in dirs) or "a models folder (set INPAINT_MODELS_DIR)"
     if entry.source_format == "safetensors":
         hint = f"or download {entry.url(endpoint())} and save it as {entry.local_filename} in {folders}"
     else:
         hint = (f"or download {entry.url(endpoint())} and convert it with `python -m inpaint_core convert "
                 f"{entry.source_format} <downloaded file> <folder>/{entry.local_filename}` for a folder in {folders}")
-    downloaded = _hub_file(entry.repo_id, entry.filename, entry.revision, entry.sha256, offline, hint)
+    downloaded = _hub_file(entry.repo_id, entry.filename, entry.revision, entry.sha256, offline, hint, progress)
     if entry.source_format == "safetensors":
         return downloaded
     return convert_checkpoint(entry.source_format, downloaded, converted_dir() / entry.local_filename)
 
 
-def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | None, offline: bool, hint: str) -> Path:
-    """The HF cache's copy of a Hub file, downloading it (atomically, by huggingface_hub) when allowed."""
+def _hub_file(
+    repo_id: str,
+    filename: str,
+    revision: str | None,
+    sha256: str | None,
+    offline: bool,
+    hint: str,
+    progress: Progress | None = None,
+) -> Path:
+    """The HF cache's copy of a Hub file, downloading it (atomically, by huggingface_hub) when allowed.
+
+    Before the download one request without retries checks that the Hub answers, so that no network gives the
+    error at once (``hf_hub_download`` alone retries a failed connection for about half a minute).
+    """
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
@@ -145,8 +184,9 @@ def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | N
             f"{filename} of {repo_id} is not in the Hugging Face cache and offline mode is on: "
             f"unset HF_HUB_OFFLINE to download {url}, {hint}"
         )
+    _check_reachable(url, hint)
     try:
-        path = Path(hf_hub_download(**common))
+        path = Path(hf_hub_download(**common, tqdm_class=None if progress is None else _reporting_tqdm(progress)))
     except (RepositoryNotFoundError, RevisionNotFoundError) as error:
         raise WeightsError(
             f"{url}: no such repository or revision on the Hub ({type(error).__name__}); {hint}"
@@ -168,6 +208,36 @@ def _hub_file(repo_id: str, filename: str, revision: str | None, sha256: str | N
                 f"cache; try again, {hint}"
             )
     return path
+
+
+def _check_reachable(url: str, hint: str) -> None:
+    """Raise at once when ``url``'s host does not answer; any HTTP answer (even an error) is left to the download."""
+    from huggingface_hub import get_hf_file_metadata
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        get_hf_file_metadata(url, timeout=PROBE_TIMEOUT)
+    except HfHubHTTPError:
+        return
+    except Exception as error:  # DNS, refused or timed-out connections of any transport
+        raise WeightsError(
+            f"cannot reach {endpoint()} to download {url} ({error}): check the network connection (or set "
+            f"HF_ENDPOINT to a mirror), {hint}"
+        ) from error
+
+
+def _reporting_tqdm(progress: Progress) -> type:
+    """A tqdm class that also reports each update as ``progress(done, total)`` (huggingface_hub's ``tqdm_class``)."""
+    from tqdm.auto import tqdm
+
+    class Reporting(tqdm):
+        def update(self, n: float | None = 1) -> bool | None:
+            shown = super().update(n)
+            if self.total:
+                progress(min(int(self.n), int(self.total)), int(self.total))
+            return shown
+
+    return Reporting
 
 
 def file_sha256(path: Path) -> str:

@@ -13,7 +13,8 @@ than ``MIN_SIDE`` pixels, unsupported layouts.
 Masks (1 = hole) take the same forms, but a 3-d tensor is a batch ``[B, H, W]`` (ComfyUI's MASK); a mask picture
 with 3 or 4 channels uses the luminance of its colour channels. A mask whose
 size differs from the image's but whose aspect ratio matches within 1 % is resized to the image (bilinear, then
-treated as a soft mask); any other size is an error.
+treated as a soft mask); a mask with no hole at all (every value 0, such as the 64x64 blank mask ComfyUI's
+``LoadImage`` gives for an image without alpha) fits an image of any size; any other size is an error.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ def prepare_inputs(image, hole) -> tuple[torch.Tensor, torch.Tensor]:
         raise InputError(f"mask must be [B, 1, H, W], [B, H, W] or [H, W], got shape {tuple(mask.shape)}")
     mask = mask.to(image.device)
     height, width = image.shape[-2:]
-    if mask.shape[-2:] != (height, width):
+    if mask.shape[-2:] != (height, width) and not mask.any():
+        mask = mask.new_zeros((mask.shape[0], 1, height, width))
+    elif mask.shape[-2:] != (height, width):
         mh, mw = mask.shape[-2:]
         if abs(mh / mw - height / width) > 0.01 * height / width:
             raise InputError(f"mask is {mh}x{mw} but the image is {height}x{width}; give a mask of the image's size")

@@ -26,14 +26,10 @@ from .errors import InputError
 from .image_ops import prepare_inputs
 from .masks.ops import bounding_boxes, feather, grow
 from .models.base import InpaintModel
+from .options import InpaintOptions
 
-STRATEGIES = ("original", "resize", "crop")
 #: Sides above this are refused by the ``original`` strategy for learned networks (use ``crop`` or ``resize``).
 MAX_ORIGINAL_SIDE = 2048
-#: Context pixels around each hole region in the ``crop`` strategy.
-DEFAULT_MARGIN = 64
-#: Mask values at or above this are holes.
-DEFAULT_THRESHOLD = 0.1
 #: Hole regions closer than ``margin / MERGE_DIVISOR`` pixels share one crop.
 MERGE_DIVISOR = 4
 
@@ -49,7 +45,7 @@ class InpaintResult:
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-def inpaint(model: InpaintModel, image, hole, strategy: str = "crop", **options) -> torch.Tensor:
+def inpaint(model: InpaintModel, image, hole, strategy: str | None = None, **options) -> torch.Tensor:
     """Inpaint ``image`` ([0, 1], ``[B, 3, H, W]``) where ``hole`` is 1; options as :func:`inpaint_detailed`."""
     return inpaint_detailed(model, image, hole, strategy, **options).image
 
@@ -58,51 +54,27 @@ def inpaint_detailed(
     model: InpaintModel,
     image,
     hole,
-    strategy: str = "crop",
+    strategy: str | None = None,
     *,
-    margin: int = DEFAULT_MARGIN,
-    feather_pixels: float = 0,
-    color_match: bool = False,
-    threshold: float = DEFAULT_THRESHOLD,
-    working_size: int | None = None,
+    options: InpaintOptions | None = None,
     generator: torch.Generator | None = None,
     progress: Progress | None = None,
+    **overrides,
 ) -> InpaintResult:
     """Run the pipeline and return the composited image, the hole used and the network's extra outputs.
 
-    ``margin``: context pixels around each region (``crop``). ``feather_pixels``: width of the blend outside the hole.
-    ``color_match``: shift each prediction's colour statistics to those of the known pixels around its hole.
-    ``threshold``: mask values at or above it are holes. ``working_size``: overrides the model's for ``resize`` and
-    ``crop``. ``progress(done, total)`` is called after each region; raising from it cancels the run.
+    ``options`` (an :class:`~inpaint_core.options.InpaintOptions`, its defaults when None) and ``strategy`` and the
+    other option names as keywords, which replace its fields: ``margin`` (context pixels around each region,
+    ``crop``), ``feather_pixels`` (width of the blend outside the hole), ``color_match`` (shift each prediction's
+    colour statistics to those of the known pixels around its hole), ``threshold`` (mask values at or above it are
+    holes), ``working_size`` (overrides the model's for ``resize`` and ``crop``; 0 or None: the model's), ``seed``.
+    ``generator``: used instead of one seeded with ``seed``. ``progress(done, total)`` is called after each region;
+    raising from it cancels the run. A mask without any hole returns the image unchanged, whatever its size.
     """
+    options = InpaintOptions.resolve(options, strategy=strategy, **overrides)
+    strategy, margin, feather_pixels = options.strategy, options.margin, options.feather_pixels
     image, soft = prepare_inputs(image, hole)
-    return inpaint_prepared(
-        model, image, soft, strategy, margin=margin, feather_pixels=feather_pixels, color_match=color_match,
-        threshold=threshold, working_size=working_size, generator=generator, progress=progress,
-    )
-
-
-def inpaint_prepared(
-    model: InpaintModel,
-    image: torch.Tensor,
-    soft: torch.Tensor,
-    strategy: str,
-    *,
-    margin: int = DEFAULT_MARGIN,
-    feather_pixels: float = 0,
-    color_match: bool = False,
-    threshold: float = DEFAULT_THRESHOLD,
-    working_size: int | None = None,
-    generator: torch.Generator | None = None,
-    progress: Progress | None = None,
-) -> InpaintResult:
-    """:func:`inpaint_detailed` of an image and soft hole as :func:`prepare_inputs` returns them (converted once: the
-    face path calls this for each face crop)."""
-    if strategy not in STRATEGIES:
-        raise InputError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if not 0 < threshold <= 1:
-        raise InputError(f"threshold must be in (0, 1], got {threshold}")
-    binary = soft >= threshold
+    binary = soft >= options.threshold
     flat = binary.flatten(1)
     if flat.all(1).any():
         raise InputError("the mask covers the whole image: there are no known pixels to inpaint from")
@@ -111,7 +83,9 @@ def inpaint_prepared(
     if empty.all():
         _report(progress, 1, 1)
         return result
-    runner = _Runner(model, generator, working_size or model.working_size, color_match, soft, binary, feather_pixels)
+    generator = options.generator(model.device) if generator is None else generator
+    working_size = options.working_size or model.working_size
+    runner = _Runner(model, generator, working_size, options.color_match, soft, binary, feather_pixels)
     with torch.inference_mode():
         if strategy == "crop":
             _run_crops(runner, image, binary, max(margin, math.ceil(feather_pixels)), result, progress)
@@ -146,21 +120,28 @@ def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:
 
 
 def _run_crops(runner, image, binary, margin, result, progress) -> None:
-    jobs = [
-        (index, box)
-        for index in range(image.shape[0])
-        for box in bounding_boxes(binary[index, 0], merge_distance=max(1, margin // MERGE_DIVISOR))
-    ]
-    height, width = image.shape[-2:]
+    square = runner.model.fixed_size
+    jobs = [(index, box) for index in range(image.shape[0]) for box in region_boxes(binary[index, 0], margin, square)]
     filled = torch.zeros_like(binary)  # holes filled by an earlier region count as known pixels now
-    for done, (index, box) in enumerate(jobs, start=1):
-        top, left, bottom, right = crop = context_box(box, margin, height, width, runner.model.fixed_size)
+    for done, (index, crop) in enumerate(jobs, start=1):
+        top, left, bottom, right = crop
         window = (slice(index, index + 1), slice(None), slice(top, bottom), slice(left, right))
         todo = binary[window] & ~filled[window]
         if todo.any():
             runner.fill_box(result.image[window], todo, crop, runner.working_size, result, index, filled[window])
             filled[window] |= todo
         _report(progress, done, len(jobs))
+
+
+def region_boxes(binary: torch.Tensor, margin: int, square: bool = False) -> list[tuple[int, int, int, int]]:
+    """The ``crop`` strategy's boxes for one ``[H, W]`` hole mask, in order: each connected region (regions closer
+    than about ``margin / MERGE_DIVISOR`` merged) grown by ``margin`` pixels of context, kept inside the image, and
+    square when the image allows (always for ``square``: networks of a fixed size)."""
+    height, width = binary.shape
+    return [
+        context_box(box, margin, height, width, square)
+        for box in bounding_boxes(binary, merge_distance=max(1, margin // MERGE_DIVISOR))
+    ]
 
 
 class _Runner:
@@ -189,10 +170,7 @@ class _Runner:
     def _weight(self, index: int, box, filled) -> torch.Tensor:
         """The blend weight in ``box``: the mask value in the hole, the feather band around it, 0 where filled."""
         window = (slice(index, index + 1), slice(None), slice(box[0], box[2]), slice(box[1], box[3]))
-        binary, soft = self.binary[window], self.soft[window]
-        weight = torch.where(binary, soft, torch.zeros_like(soft))
-        if self.feather_pixels > 0:
-            weight = torch.maximum(weight, feather(binary.to(soft.dtype), self.feather_pixels))
+        weight = blend_weight(self.binary[window], self.soft[window], self.feather_pixels)
         return weight if filled is None else weight * ~filled
 
     def _predict(self, crop: torch.Tensor, hole: torch.Tensor, size: int | None) -> dict[str, torch.Tensor]:
@@ -223,6 +201,15 @@ class _Runner:
             name: scale_image(value.float()[..., :target_h, :target_w].to(crop.device), height, width)
             for name, value in outputs.items()
         }
+
+
+def blend_weight(binary: torch.Tensor, soft: torch.Tensor, feather_pixels: float = 0) -> torch.Tensor:
+    """How much of a prediction replaces the image: the mask value in the hole, a fall-off over ``feather_pixels``
+    outside it, 0 elsewhere."""
+    weight = torch.where(binary, soft, torch.zeros_like(soft))
+    if feather_pixels > 0:
+        weight = torch.maximum(weight, feather(binary.to(soft.dtype), feather_pixels))
+    return weight
 
 
 def network_input(image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:

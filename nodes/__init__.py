@@ -6,11 +6,16 @@ from __future__ import annotations
 from comfy_api.latest import ComfyExtension, io
 
 from . import runtime
+from .example_nodes import ExampleImage
 from .face_nodes import FaceCrop, FaceStitch
-from .mask_nodes import AdjustMask, GenerateMask, PreFill
+from .mask_nodes import AdjustMask, CleanMask, ExtendCanvas, GenerateMask, PreFill
 from .model_nodes import Inpaint, LoadModel
+from .region_nodes import CropRegions, StitchRegions
 
-NODES: list[type[io.ComfyNode]] = [LoadModel, Inpaint, AdjustMask, GenerateMask, PreFill, FaceCrop, FaceStitch]
+NODES: list[type[io.ComfyNode]] = [
+    LoadModel, Inpaint, CropRegions, StitchRegions, ExtendCanvas, AdjustMask, CleanMask, GenerateMask, PreFill,
+    FaceCrop, FaceStitch, ExampleImage,
+]
 
 
 class InpaintGANExtension(ComfyExtension):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..inpaint_core.faces import ALIGNED_MARGIN
+from ..inpaint_core.options import FaceOptions
 from . import logic
 from .model_nodes import CATEGORY
+from .option_widgets import option_widgets
 
 #: Where each face crop came from (``logic.FaceCrops``), from Face Crop to Face Stitch.
 FaceCrops = io.Custom("INPAINT_GAN_FACE_CROPS")
@@ -28,11 +29,7 @@ class FaceCrop(io.ComfyNode):
                 io.Image.Input("image"),
                 io.Mask.Input("mask", tooltip="1 = inpaint"),
                 io.Int.Input("size", default=256, min=64, max=2048, step=8, tooltip="Side of the crops"),
-                io.Boolean.Input("assume_aligned", default=False,
-                                 tooltip="The image already is an aligned face: skip detection, use all of it"),
-                io.Float.Input("margin", default=ALIGNED_MARGIN, min=0.0, max=1.0, step=0.01,
-                               tooltip="Context added on each side of a detection, in face-box sides"),
-                io.Int.Input("min_face", default=32, min=8, max=2048, tooltip="Smallest face side in pixels"),
+                *option_widgets(FaceOptions, ("assume_aligned", "margin", "min_face")),
             ],
             outputs=[
                 io.Image.Output(display_name="faces"),
@@ -42,9 +39,8 @@ class FaceCrop(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, image, mask, size: int, assume_aligned: bool, margin: float, min_face: int) -> io.NodeOutput:
-        return io.NodeOutput(*logic.crop_faces(image, mask, size, assume_aligned=assume_aligned, margin=margin,
-                                               min_face=min_face))
+    def execute(cls, image, mask, size: int, **widgets) -> io.NodeOutput:
+        return io.NodeOutput(*logic.crop_faces(image, mask, size, FaceOptions.resolve(None, **widgets)))
 
 
 class FaceStitch(io.ComfyNode):

@@ -8,6 +8,7 @@ Nothing in this module imports ComfyUI: what comes from ComfyUI (devices, progre
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,15 +28,23 @@ from ..inpaint_core import (
     ready_models,
 )
 from ..inpaint_core.boxes import Box
-from ..inpaint_core.faces import ALIGNED_MARGIN, aligned_box, detect_faces
+from ..inpaint_core.examples import example
+from ..inpaint_core.faces import aligned_box, detect_faces
 from ..inpaint_core.hub import parse_repo_id
 from ..inpaint_core.image_ops import prepare_inputs
 from ..inpaint_core.masks.generators import generate_mask
-from ..inpaint_core.masks.ops import feather, grow
+from ..inpaint_core.masks.ops import feather, fill_holes, grow
+from ..inpaint_core.model_info import model_info, name_of_label
 from ..inpaint_core.models.base import InpaintModel
+from ..inpaint_core.options import FaceOptions, InpaintOptions
+from ..inpaint_core.outpaint import extend_canvas
 from ..inpaint_core.pipeline import inpaint, inpaint_detailed
+from ..inpaint_core.regions import StitchRecord, crop_regions, stitch_regions
 
 Progress = Callable[[int, int], None]
+LOG = logging.getLogger("inpaint_gan")
+#: ``original`` warns when the network sees more than this many times its working size's pixels.
+ORIGINAL_WARNING_FACTOR = 4
 
 PREFILL_METHODS = ("telea", "navier-stokes", "neutral")
 _OPENCV_PRESETS = {"telea": "opencv.telea", "navier-stokes": "opencv.ns"}
@@ -81,12 +90,22 @@ def mask_to_comfy(hole: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------------- loading
 
 
-def model_choices(files: Iterable[str]) -> list[str]:
-    """The loader's list: the default (bundled) model, catalog weights, the engines that need no weights, then the
-    user's weights files."""
-    names = [DEFAULT_MODEL, *list_models("weights"), *ready_models()]
-    names = list(dict.fromkeys(names))  # first occurrence of each, in order
-    return names + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
+def model_choices(files: Iterable[str], models_dirs: Iterable[str | Path] = ()) -> list[str]:
+    """The loader's list: the default (bundled) model, catalog weights, the engines that need no weights, each
+    labelled with what it is (``name · bundled · face · 2.6 MB · licence``, see ``inpaint_core.model_info``), then
+    the user's weights files."""
+    names = list(dict.fromkeys([DEFAULT_MODEL, *list_models("weights"), *ready_models()]))
+    labels = [model_info(name, models_dirs).label for name in names]
+    return labels + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
+
+
+def check_choice(choice: str, files: Iterable[str]) -> bool | str:
+    """True when the loader can take ``choice``: a label of any status (a workflow saved before a download says
+    ``download``, the list now says ``cached``), a plain catalog or engine name, or a listed file; else a message."""
+    name = name_of_label(choice)
+    if name in files or name in list_models("weights") or name in ready_models():
+        return True
+    return f"model_name {choice!r} is not a catalog name, an engine or a file in models/inpaint"
 
 
 def load_choice(
@@ -95,21 +114,40 @@ def load_choice(
     *,
     find_file: Callable[[str], str | Path],
     models_dirs: Iterable[str | Path] = (),
+    progress: Progress | None = None,
 ) -> InpaintModel:
     """The model the loader's inputs name, on the CPU in eval mode.
 
     ``hub_repo_id`` (``owner/repo[@revision]``), when given, wins over ``choice``. A ``choice`` ending in
     ``.safetensors`` is a file in ComfyUI's ``inpaint`` folders, found with ``find_file``; anything else is a catalog
-    name (downloaded into the Hugging Face cache when it is in none of ``models_dirs``) or an engine preset.
+    name (downloaded into the Hugging Face cache when it is in none of ``models_dirs``) or an engine preset; a label
+    of :func:`model_choices` stands for its name. ``progress(done, total)`` follows a download.
     """
     repo = hub_repo_id.strip()
     if repo:
         if parse_repo_id(repo) is None:
             raise InputError(f"hub_repo_id {repo!r} is not a Hugging Face repo id: write owner/name[@revision]")
-        return load_model(repo, models_dirs=models_dirs)
+        return load_model(repo, models_dirs=models_dirs, progress=progress)
     if choice.lower().endswith(WEIGHTS_SUFFIX):
         return load_model_file(find_file(choice))
-    return load_model(choice, models_dirs=models_dirs)
+    name = name_of_label(choice)
+    info = model_info(name, models_dirs)
+    if info is not None and info.kind == "face":
+        LOG.warning("Load Inpaint GAN Model: %s was trained on aligned faces; put Face Crop / Face Stitch around the "
+                    "Inpaint node for faces, and choose a scene or classical model for other pictures", name)
+    return load_model(name, models_dirs=models_dirs, progress=progress)
+
+
+@contextmanager
+def interruptible(model: InpaintModel, check: Callable[[], None]) -> Iterator[InpaintModel]:
+    """Call ``check`` before every layer of ``model`` for the duration of the block, so that a long forward pass
+    (the ``original`` strategy on a large image) can be cancelled between two layers by raising from ``check``."""
+    handles = [module.register_forward_pre_hook(lambda module, args: check()) for module in model.modules()]
+    try:
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 @contextmanager
@@ -138,43 +176,50 @@ def run_inpaint(
     model: InpaintModel,
     image: torch.Tensor,
     mask: torch.Tensor,
+    options: InpaintOptions | None = None,
     *,
-    strategy: str = "crop",
-    margin: int = 64,
-    feather_pixels: float = 0,
-    color_match: bool = False,
-    threshold: float = 0.1,
-    working_size: int = 0,
-    seed: int = 0,
     progress: Progress | None = None,
+    **overrides,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inpaint ComfyUI tensors; returns (IMAGE, extra IMAGE), both ``[B, H, W, 3]``.
+    """Inpaint ComfyUI tensors with ``options`` (the defaults when None; keywords replace its fields); returns
+    (IMAGE, extra IMAGE), both ``[B, H, W, 3]``.
 
     The extra image is the network's first extra output (CTSDG's edge map, the coarse stage of DeepFill and MDRN),
     filled in the inpainted boxes and black elsewhere; it is black for networks without one. A mask with no hole at
-    all (such as the 64x64 blank mask ``LoadImage`` gives for an image without alpha) returns the image unchanged,
-    whatever its size. ``working_size`` 0 means the network's own. ``seed`` drives the network's randomness.
+    all (such as the 64x64 blank mask ``LoadImage`` gives for an image without alpha) returns the image unchanged.
     """
+    options = InpaintOptions.resolve(options, **overrides)
     core_image, hole = image_to_core(image), mask_to_core(mask)
-    if not bool((hole >= threshold).any()):
-        rgb = image_to_comfy(core_image[:, :3])
-        if progress is not None:
-            progress(1, 1)
-        return rgb, torch.zeros_like(rgb)
-    generator = torch.Generator(device=model.device).manual_seed(int(seed))
+    if not bool((hole >= options.threshold).any()):
+        LOG.warning("Inpaint (GAN): the mask has no value at or above threshold %s, so the image is returned "
+                    "unchanged; paint the area to fill (Load Image: right-click > Open in MaskEditor)",
+                    options.threshold)
+    elif options.strategy == "original":
+        warn_original_cost(model, core_image.shape[-2], core_image.shape[-1], core_image.shape[0])
     try:
-        result = inpaint_detailed(
-            model, core_image, hole, strategy, margin=margin, feather_pixels=feather_pixels, color_match=color_match,
-            threshold=threshold, working_size=working_size or None, generator=generator, progress=progress,
-        )
+        result = inpaint_detailed(model, core_image, hole, options=options, progress=progress)
     except torch.OutOfMemoryError as error:
         raise InpaintError(
-            f"{model.name} ran out of memory on {model.device} with the {strategy!r} strategy: use 'crop' (its cost "
-            "grows with the holes, not the image), a smaller working_size or a smaller batch"
+            f"{model.name} ran out of memory on {model.device} with the {options.strategy!r} strategy: use 'crop' "
+            "(its cost grows with the holes, not the image), a smaller working_size or a smaller batch"
         ) from error
     output = image_to_comfy(result.image)
     extra = next((result.extras[name] for name in model.extra_outputs if name in result.extras), None)
     return output, torch.zeros_like(output) if extra is None else image_to_comfy(extra[:, :3])
+
+
+def warn_original_cost(model: InpaintModel, height: int, width: int, batch: int = 1) -> float:
+    """Log a warning when the ``original`` strategy makes a learned network see many times its working size; returns
+    that factor (pixels seen / the working size's pixels)."""
+    factor = batch * height * width / model.working_size**2
+    if factor > ORIGINAL_WARNING_FACTOR and any(True for _ in model.parameters()):
+        LOG.warning(
+            "Inpaint (GAN): 'original' runs %s on %d image(s) of %dx%d, %.0fx the pixels of its %dx%d working size: "
+            "expect about %.0fx the time of one 'crop' region, or more (its attention grows faster than the pixels). "
+            "Cancel stops it between two layers; 'crop' costs what the holes need.",
+            model.name, batch, height, width, factor, model.working_size, model.working_size, factor,
+        )
+    return factor
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -196,6 +241,27 @@ def adjust_mask(
     return mask_to_comfy(hole)
 
 
+def clean_mask(mask: torch.Tensor, ignore_below: float = 0, fill_enclosed: bool = False,
+               invert: bool = False) -> torch.Tensor:
+    """Zero the values below ``ignore_below``, fill the areas the mask encloses (holes inside a painted shape), then
+    invert (1 - mask), each when asked, in that order. Returns a MASK ``[B, H, W]``."""
+    hole = mask_to_core(mask).float()
+    if ignore_below > 0:
+        hole = torch.where(hole < ignore_below, torch.zeros_like(hole), hole)
+    if fill_enclosed:
+        hole = fill_holes(hole, max(ignore_below, 0.5))
+    return mask_to_comfy(1 - hole if invert else hole)
+
+
+def extend_image(image: torch.Tensor, left: int, top: int, right: int, bottom: int, *, overlap: int = 0,
+                 fill: str = "edge", mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The image with a wider canvas and the MASK of the new area (``inpaint_core.outpaint.extend_canvas``)."""
+    hole = None if mask is None else mask_to_core(mask)
+    extended, new_hole = extend_canvas(image_to_core(image), left, top, right, bottom, overlap=overlap, fill=fill,
+                                       hole=hole)
+    return image_to_comfy(extended), mask_to_comfy(new_hole)
+
+
 def prefill(image: torch.Tensor, mask: torch.Tensor, method: str = "telea", radius: int = 5) -> torch.Tensor:
     """Fill the masked area before another step: OpenCV's Telea or Navier-Stokes, or neutral grey (0.5).
 
@@ -214,6 +280,34 @@ def prefill(image: torch.Tensor, mask: torch.Tensor, method: str = "telea", radi
 
 
 
+# ---------------------------------------------------------------------------------------------------- regions
+
+
+def crop_holes(
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    margin: int = 64,
+    target_size: int = 512,
+    multiple: int = 8,
+    prefill: str | InpaintModel = "none",
+    threshold: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor, StitchRecord]:
+    """Every hole region of a ComfyUI batch as one IMAGE batch, its MASK batch and the record for :func:`stitch_holes`
+    (see ``inpaint_core.regions``)."""
+    crops, holes, record = crop_regions(image_to_core(image), mask_to_core(mask), margin=margin,
+                                        target_size=target_size, multiple=multiple, prefill=prefill,
+                                        threshold=threshold)
+    return image_to_comfy(crops), mask_to_comfy(holes), record
+
+
+def stitch_holes(record: StitchRecord, crops: torch.Tensor, feather_pixels: float = 8,
+                 color_match: bool = False) -> torch.Tensor:
+    """The processed crops of :func:`crop_holes` pasted back into their images (IMAGE out)."""
+    return image_to_comfy(stitch_regions(record, image_to_core(crops)[:, :3], feather_pixels=feather_pixels,
+                                         color_match=color_match))
+
+
 # ---------------------------------------------------------------------------------------------------- faces
 
 
@@ -230,18 +324,17 @@ def crop_faces(
     image: torch.Tensor,
     mask: torch.Tensor,
     size: int = 256,
-    *,
-    assume_aligned: bool = False,
-    margin: float = ALIGNED_MARGIN,
-    min_face: int = 32,
-    threshold: float = 0.1,
+    face_options: FaceOptions | None = None,
+    threshold: float = InpaintOptions.threshold,
 ) -> tuple[torch.Tensor, torch.Tensor, FaceCrops]:
     """Crop every face that holds a hole, framed as an aligned face and scaled to ``size`` x ``size``.
 
     Returns the crops (IMAGE ``[N, size, size, 3]``), their masks (MASK ``[N, size, size]``) and what
     :func:`stitch_faces` needs to paste them back. Faces come from OpenCV's Haar cascade (see
-    ``inpaint_core.faces``); ``assume_aligned`` takes each whole image, padded to a square, as one face.
+    ``inpaint_core.faces``); ``face_options.assume_aligned`` takes each whole image, padded to a square, as one face.
     """
+    face_options = FaceOptions.resolve(face_options)
+    assume_aligned, margin, min_face = face_options.assume_aligned, face_options.margin, face_options.min_face
     core_image, hole = prepare_inputs(image_to_core(image), mask_to_core(mask))
     chosen: list[tuple[int, Box]] = []
     for index in range(core_image.shape[0]):
@@ -278,6 +371,12 @@ def stitch_faces(crops: FaceCrops, inpainted: torch.Tensor) -> torch.Tensor:
         alpha = boxes.window(crops.hole[index : index + 1], box)
         target.copy_(target + (back - target) * alpha)
     return image_to_comfy(result)
+
+
+def example_image(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One of ``inpaint_core.examples.EXAMPLES`` as an IMAGE and its MASK."""
+    image, hole = example(name)
+    return image_to_comfy(image), mask_to_comfy(hole)
 
 
 def generate_masks(kind: str, height: int, width: int, batch: int = 1, seed: int = 0) -> torch.Tensor:

@@ -4,32 +4,36 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..inpaint_core import STRATEGIES
+from ..inpaint_core.options import InpaintOptions
 from . import logic, runtime
+from .option_widgets import option_widgets
 
 CATEGORY = "inpaint_gan"
 #: The model socket type: an ``inpaint_core.InpaintModel`` on the CPU between runs.
 InpaintGANModel = io.Custom("INPAINT_GAN_MODEL")
+#: The Inpaint node's option widgets, in the order saved workflows store their values.
+INPAINT_WIDGETS = ("strategy", "margin", "feather_pixels", "color_match", "seed", "threshold", "working_size")
 
 
 class LoadModel(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
+        choices = logic.model_choices(runtime.weights_files(), runtime.models_dirs())
         return io.Schema(
             node_id="InpaintGAN_LoadModel",
             display_name="Load Inpaint GAN Model",
             category=f"{CATEGORY}/loaders",
             description=(
-                "Loads an inpainting network: a catalog name (downloaded once from the Hugging Face Hub into its "
-                "cache unless the file is already in models/inpaint), an OpenCV engine that needs no weights, or a "
-                ".safetensors file in models/inpaint. Offline (HF_HUB_OFFLINE=1) the error says which file to put "
-                "where."
+                "Loads an inpainting network. Each choice says what it is: bundled (ships with the pack, works "
+                "offline), cached (downloaded before) or a download (its size), face (aligned faces: use Face Crop) "
+                "or scene, and its licence; classical OpenCV engines need no weights; then .safetensors files in "
+                "models/inpaint. A download shows in the progress bar; offline or without a network the error says "
+                "at once which file to put where."
             ),
             inputs=[
-                io.Combo.Input("model_name", options=logic.model_choices(runtime.weights_files()),
-                               default=logic.DEFAULT_MODEL,
-                               tooltip="The bundled default (works offline), catalog weights, OpenCV engines, then "
-                                       ".safetensors files in models/inpaint"),
+                io.Combo.Input("model_name", options=choices, default=choices[0],
+                               tooltip="name · bundled / cached / download (size) · face / scene / classical · size "
+                                       "· licence; then .safetensors files in models/inpaint"),
                 io.String.Input("hub_repo_id", default="", optional=True,
                                 tooltip="Any Hugging Face repo holding model.safetensors (owner/name or "
                                         "owner/name@revision); when set it is used instead of model_name"),
@@ -38,9 +42,13 @@ class LoadModel(io.ComfyNode):
         )
 
     @classmethod
+    def validate_inputs(cls, model_name: str, hub_repo_id: str = "") -> bool | str:
+        return True if hub_repo_id.strip() else logic.check_choice(model_name, runtime.weights_files())
+
+    @classmethod
     def execute(cls, model_name: str, hub_repo_id: str = "") -> io.NodeOutput:
         model = logic.load_choice(model_name, hub_repo_id, find_file=runtime.weights_path,
-                                  models_dirs=runtime.models_dirs())
+                                  models_dirs=runtime.models_dirs(), progress=runtime.progress_bar())
         return io.NodeOutput(model)
 
 
@@ -60,18 +68,7 @@ class Inpaint(io.ComfyNode):
                 InpaintGANModel.Input("model"),
                 io.Image.Input("image"),
                 io.Mask.Input("mask", tooltip="1 = inpaint. One mask for every image, or one per image"),
-                io.Combo.Input("strategy", options=list(STRATEGIES), default="crop"),
-                io.Int.Input("context_margin", default=64, min=0, max=2048, step=8,
-                             tooltip="crop: pixels of context around each hole region"),
-                io.Float.Input("feather", default=8.0, min=0.0, max=256.0, step=1.0,
-                               tooltip="Pixels outside the hole over which the result blends into the image"),
-                io.Boolean.Input("color_match", default=False,
-                                 tooltip="Match the fill's colour statistics to the known pixels around the hole"),
-                io.Int.Input("seed", default=0, min=0, max=0xFFFFFFFFFFFFFFFF, control_after_generate=True),
-                io.Float.Input("mask_threshold", default=0.1, min=0.01, max=1.0, step=0.01, optional=True,
-                               tooltip="Mask values at or above this are holes; softer values only blend"),
-                io.Int.Input("working_size", default=0, min=0, max=4096, step=8, optional=True,
-                             tooltip="resize/crop: the size the network sees; 0 = the network's own"),
+                *option_widgets(InpaintOptions, INPAINT_WIDGETS, optional=("threshold", "working_size")),
             ],
             outputs=[
                 io.Image.Output(display_name="image"),
@@ -82,14 +79,11 @@ class Inpaint(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, model, image, mask, strategy: str, context_margin: int, feather: float, color_match: bool,
-                seed: int, mask_threshold: float = 0.1, working_size: int = 0) -> io.NodeOutput:
+    def execute(cls, model, image, mask, **widgets) -> io.NodeOutput:
+        options = InpaintOptions.resolve(None, **widgets)
         device = runtime.compute_device()
-        runtime.make_room(model, logic.activation_bytes(model, image, strategy, working_size), device)
-        with logic.model_on(model, device, runtime.offload_device()):
-            output, extra = logic.run_inpaint(
-                model, image, mask, strategy=strategy, margin=context_margin, feather_pixels=feather,
-                color_match=color_match, threshold=mask_threshold, working_size=working_size, seed=seed,
-                progress=runtime.progress_bar(),
-            )
+        runtime.make_room(model, logic.activation_bytes(model, image, options.strategy, options.working_size), device)
+        on_device = logic.model_on(model, device, runtime.offload_device())
+        with on_device, logic.interruptible(model, runtime.check_interrupted):
+            output, extra = logic.run_inpaint(model, image, mask, options, progress=runtime.progress_bar())
         return io.NodeOutput(output, extra)

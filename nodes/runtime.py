@@ -15,8 +15,11 @@ FOLDER = "inpaint"
 
 
 def register_models_folder() -> None:
-    """Add ``models/inpaint`` to ComfyUI's ``inpaint`` folders, keeping the paths users (or other packs) set."""
-    folder_paths.add_model_folder_path(FOLDER, os.path.join(folder_paths.models_dir, FOLDER))
+    """Create ``models/inpaint`` when missing and add it to ComfyUI's ``inpaint`` folders, keeping the paths users
+    (or other packs) set."""
+    path = os.path.join(folder_paths.models_dir, FOLDER)
+    os.makedirs(path, exist_ok=True)
+    folder_paths.add_model_folder_path(FOLDER, path)
 
 
 def weights_files() -> list[str]:
@@ -44,12 +47,17 @@ def make_room(model: torch.nn.Module, activations: int, device: torch.device) ->
     model_management.free_memory(model_management.module_size(model) + activations, device)
 
 
+def check_interrupted() -> None:
+    """Raise ComfyUI's interruption when the user pressed Cancel."""
+    model_management.throw_exception_if_processing_interrupted()
+
+
 def progress_bar() -> Progress:
     """A ``progress(done, total)`` callback that updates a ComfyUI progress bar and raises when the user cancels."""
     bar = comfy.utils.ProgressBar(1)
 
     def report(done: int, total: int) -> None:
         bar.update_absolute(done, total)
-        model_management.throw_exception_if_processing_interrupted()
+        check_interrupted()
 
     return report

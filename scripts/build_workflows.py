@@ -31,12 +31,13 @@ SIGNATURES: dict[str, Signature] = {
     "LoadImage": Signature((), ("image",), (("IMAGE", "IMAGE"), ("MASK", "MASK")), ui_only=((1, "image"),)),
     "SaveImage": Signature((("images", "IMAGE"),), ("filename_prefix",), ()),
     "MaskToImage": Signature((("mask", "MASK"),), (), (("IMAGE", "IMAGE"),)),
+    "ImageBlur": Signature((("image", "IMAGE"),), ("blur_radius", "sigma"), (("IMAGE", "IMAGE"),)),
+    "ImageScaleBy": Signature((("image", "IMAGE"),), ("upscale_method", "scale_by"), (("IMAGE", "IMAGE"),)),
     "InpaintGAN_LoadModel": Signature((), ("model_name", "hub_repo_id"), (("model", "INPAINT_GAN_MODEL"),)),
     "InpaintGAN_Inpaint": Signature(
         (("model", "INPAINT_GAN_MODEL"), ("image", "IMAGE"), ("mask", "MASK")),
-        ("strategy", "context_margin", "feather", "color_match", "seed", "mask_threshold", "working_size"),
+        ("strategy", "margin", "feather_pixels", "color_match", "seed", "threshold", "working_size"),
         (("image", "IMAGE"), ("extra", "IMAGE")),
-        seed_widgets=("seed",),
     ),
     "InpaintGAN_AdjustMask": Signature((("mask", "MASK"),), ("grow", "feather", "threshold"), (("mask", "MASK"),)),
     "InpaintGAN_FaceCrop": Signature(
@@ -53,6 +54,23 @@ SIGNATURES: dict[str, Signature] = {
     "InpaintGAN_PreFill": Signature(
         (("image", "IMAGE"), ("mask", "MASK")), ("method", "radius"), (("image", "IMAGE"),)
     ),
+    "InpaintGAN_CropRegions": Signature(
+        (("image", "IMAGE"), ("mask", "MASK"), ("model", "INPAINT_GAN_MODEL")),
+        ("margin", "target_size", "padding_multiple", "prefill", "threshold"),
+        (("crops", "IMAGE"), ("masks", "MASK"), ("stitch", "INPAINT_GAN_STITCH")),
+    ),
+    "InpaintGAN_StitchRegions": Signature(
+        (("stitch", "INPAINT_GAN_STITCH"), ("crops", "IMAGE")), ("feather_pixels", "color_match"),
+        (("image", "IMAGE"),),
+    ),
+    "InpaintGAN_ExtendCanvas": Signature(
+        (("image", "IMAGE"), ("mask", "MASK")), ("left", "top", "right", "bottom", "overlap", "fill"),
+        (("image", "IMAGE"), ("mask", "MASK")),
+    ),
+    "InpaintGAN_CleanMask": Signature(
+        (("mask", "MASK"),), ("ignore_below", "fill_holes", "invert"), (("mask", "MASK"),)
+    ),
+    "InpaintGAN_ExampleImage": Signature((), ("example",), (("image", "IMAGE"), ("mask", "MASK"))),
 }
 
 
@@ -65,20 +83,21 @@ class Node:
     title: str | None = None
 
 
-SCENE, LARGE_SCENE, FACE = "inpaint_gan_scene.png", "inpaint_gan_scene_large.png", "inpaint_gan_face.png"
-PHOTO = "inpaint_gan_photo.png"  # an image without a hole, for random masks
+def example(name: str) -> Node:
+    """A picture the pack draws (``inpaint_core.examples``), so that the workflow runs with no input file."""
+    return Node("InpaintGAN_ExampleImage", {"example": name})
 
 
 def inpaint_widgets(strategy: str, margin: int = 64, feather: float = 8.0, color_match: bool = False,
                     working_size: int = 0) -> dict[str, object]:
-    return {"strategy": strategy, "context_margin": margin, "feather": feather, "color_match": color_match,
-            "seed": 0, "mask_threshold": 0.1, "working_size": working_size}
+    return {"strategy": strategy, "margin": margin, "feather_pixels": feather, "color_match": color_match,
+            "seed": 0, "threshold": 0.1, "working_size": working_size}
 
 
 def face_workflow(model: str, prefix: str) -> dict[str, Node]:
     """Crop each face that holds a hole as an aligned face, inpaint the crops with a face network, paste them back."""
     return {
-        "load_image": Node("LoadImage", {"image": FACE}),
+        "load_image": example("portrait"),
         "face_crop": Node("InpaintGAN_FaceCrop",
                           {"size": 256, "assume_aligned": False, "margin": 0.26, "min_face": 32},
                           {"image": ("load_image", 0), "mask": ("load_image", 1)}),
@@ -92,7 +111,7 @@ def face_workflow(model: str, prefix: str) -> dict[str, Node]:
 
 WORKFLOWS: dict[str, dict[str, Node]] = {
     "opencv": {
-        "load_image": Node("LoadImage", {"image": SCENE}),
+        "load_image": example("landscape"),
         "adjust": Node("InpaintGAN_AdjustMask", {"grow": 2, "feather": 0.0, "threshold": 0.5},
                        {"mask": ("load_image", 1)}),
         "load_model": Node("InpaintGAN_LoadModel", {"model_name": "opencv.telea", "hub_repo_id": ""}),
@@ -104,7 +123,7 @@ WORKFLOWS: dict[str, dict[str, Node]] = {
         "save_prefill": Node("SaveImage", {"filename_prefix": "inpaint_gan/prefill"}, {"images": ("prefill", 0)}),
     },
     "random_masks": {
-        "load_image": Node("LoadImage", {"image": PHOTO}),
+        "load_image": example("no_hole"),
         "generate": Node("InpaintGAN_GenerateMask",
                          {"kind": "thick", "width": 512, "height": 512, "batch_size": 1, "seed": 0},
                          {"image": ("load_image", 0)}, title="Generate Random Mask (NTIRE 2022 types)"),
@@ -117,7 +136,7 @@ WORKFLOWS: dict[str, dict[str, Node]] = {
                           {"images": ("mask_image", 0)}),
     },
     "highres_crop": {
-        "load_image": Node("LoadImage", {"image": LARGE_SCENE}),
+        "load_image": example("large_landscape"),
         "adjust": Node("InpaintGAN_AdjustMask", {"grow": 8, "feather": 0.0, "threshold": 0.5},
                        {"mask": ("load_image", 1)}),
         "load_model": Node("InpaintGAN_LoadModel", {"model_name": "opencv.ns", "hub_repo_id": ""},
@@ -126,12 +145,37 @@ WORKFLOWS: dict[str, dict[str, Node]] = {
                         {"model": ("load_model", 0), "image": ("load_image", 0), "mask": ("adjust", 0)}),
         "save": Node("SaveImage", {"filename_prefix": "inpaint_gan/highres_crop"}, {"images": ("inpaint", 0)}),
     },
+    # Three separate holes, cropped into one batch, through two of ComfyUI's own image nodes (stand-ins for a
+    # sampler: any node that keeps the batch's order and aspect), and stitched back.
+    "crop_stitch": {
+        "load_image": example("three_holes"),
+        "crop": Node("InpaintGAN_CropRegions",
+                     {"margin": 32, "target_size": 256, "padding_multiple": 8, "prefill": "telea", "threshold": 0.1},
+                     {"image": ("load_image", 0), "mask": ("load_image", 1)}),
+        "blur": Node("ImageBlur", {"blur_radius": 4, "sigma": 2.0}, {"image": ("crop", 0)},
+                     title="ImageBlur (put a sampler here)"),
+        "upscale": Node("ImageScaleBy", {"upscale_method": "bicubic", "scale_by": 2.0}, {"image": ("blur", 0)}),
+        "stitch": Node("InpaintGAN_StitchRegions", {"feather_pixels": 8.0, "color_match": False},
+                       {"stitch": ("crop", 2), "crops": ("upscale", 0)}),
+        "save": Node("SaveImage", {"filename_prefix": "inpaint_gan/crop_stitch"}, {"images": ("stitch", 0)}),
+        "save_crops": Node("SaveImage", {"filename_prefix": "inpaint_gan/crop_stitch_crops"},
+                           {"images": ("crop", 0)}),
+    },
+    "outpaint": {
+        "load_image": example("no_hole"),
+        "extend": Node("InpaintGAN_ExtendCanvas",
+                       {"left": 0, "top": 0, "right": 128, "bottom": 64, "overlap": 8, "fill": "edge"},
+                       {"image": ("load_image", 0)}),
+        "load_model": Node("InpaintGAN_LoadModel", {"model_name": "opencv.telea", "hub_repo_id": ""},
+                           title="Load Inpaint GAN Model (pick a scene GAN here)"),
+        "inpaint": Node("InpaintGAN_Inpaint", inpaint_widgets("crop", margin=64, feather=8.0),
+                        {"model": ("load_model", 0), "image": ("extend", 0), "mask": ("extend", 1)}),
+        "save": Node("SaveImage", {"filename_prefix": "inpaint_gan/outpaint"}, {"images": ("inpaint", 0)}),
+    },
     # The bundled networks (trained on faces, so they get the face crops); they work offline on a fresh install.
     "ctsdg": face_workflow("ctsdg-compact-utkface", "ctsdg"),
     "deepfill": face_workflow("deepfill-compact-utkface", "deepfill"),
     "mdrn": face_workflow("mdrn-compact-utkface", "mdrn"),
-    # This names catalog weights that ISFRNet will register when they are published.
-    "isfrnet": face_workflow("isfrnet-ffhq", "isfrnet"),
 }
 
 

@@ -365,3 +365,27 @@ def test_examples_render_offline():
         image, mask = Image.open(image_path), Image.open(mask_path)
         assert image.mode == "RGB" and mask.mode == "L" and mask.size == image.size
         assert 0 < np.asarray(mask).mean() / 255 < 0.3
+
+
+def test_api_outpaints_the_new_area_only(client, tmp_path):
+    image = smooth_image(64, 80, 3)
+    out = read(client.predict(handle_file(save(tmp_path, "i.png", image)), "opencv.telea", 0, 16, 24, 0,
+                              api_name="/outpaint"))
+    assert out.shape == (64 + 16, 80 + 24, 3)
+    # the new area is filled from the picture's colours; beyond the 8-pixel overlap and the 8-pixel feather band the
+    # picture is unchanged
+    assert np.array_equal(out[16 + 16 :, : 80 - 16], image[16:, : 80 - 16])
+    assert np.abs(out[:16, :80].astype(int) - image[:16].astype(int)).mean() < 40
+    with pytest.raises(AppError, match="at least one side"):
+        client.predict(handle_file(save(tmp_path, "i.png", image)), "opencv.telea", 0, 0, 0, 0, api_name="/outpaint")
+
+
+def test_model_list_is_grouped_by_kind_with_sizes_and_licences():
+    choices = load_app().model_choices()
+    kinds = [label.split(" · ")[0] for label, _ in choices]
+    assert kinds == sorted(kinds, key=["scene", "face", "classical", "file"].index)  # grouped, in this order
+    labels = dict((value, label) for label, value in choices)
+    assert labels[ic.DEFAULT_MODEL].startswith(f"face · {ic.DEFAULT_MODEL} · bundled · ") and " MB · " in labels[
+        ic.DEFAULT_MODEL]
+    assert labels["psp-ffhq-encode"] == "face · psp-ffhq-encode · download 1.2 GB · non-commercial"
+    assert labels["opencv.telea"] == "classical · opencv.telea · ready · no weights"

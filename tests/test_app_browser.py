@@ -94,6 +94,28 @@ def test_paint_with_the_brush_and_inpaint(app, page, shots, tmp_path):
     assert tuple(trunk) == (100, 70, 45) and filled[1] > filled[0] + 20, "the brown trunk should be grass now"
     hole = shown_image(page, "#hole img")
     assert hole[int(0.8 * scene.height), int(0.61 * scene.width), 0] > 150, "the overlay shows the painted hole"
+    # the before/after slider holds the input and the result
+    page.locator("#before-after img").nth(1).wait_for()
+    before, after = (shown_image(page, f"#before-after img >> nth={index}") for index in (0, 1))
+    assert np.array_equal(before, np.asarray(scene)) and np.array_equal(after, result)
+    page.locator("#before-after").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "app_before_after.png"), full_page=True)
+
+
+def test_outpaint_tab(app, page, shots):
+    page.goto(app[1], wait_until="networkidle")
+    page.get_by_role("button", name="rendered scene: remove the tree").click()
+    page.wait_for_timeout(1500)
+    page.get_by_role("tab", name="Outpaint").click()
+    page.locator("#outpaint-model input").fill("opencv.telea")
+    page.locator("#outpaint-model input").press("Enter")
+    page.locator("#run-outpaint").click()
+    page.locator("#outpaint-status").get_by_text("opencv.telea").wait_for()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(shots / "app_outpaint.png"), full_page=True)
+    result = shown_image(page, "#outpaint-result img")
+    assert result.shape == (384, 512 + 128, 3)  # 128 pixels added on the right (the tab's default)
+    assert "512x384 -> 640x384" in page.locator("#outpaint-status").inner_text()
 
 
 def test_example_and_compare(app, page, shots):

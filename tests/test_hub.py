@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,7 @@ import inpaint_core as ic
 from inpaint_core import catalog as catalog_module
 from inpaint_core.catalog import WeightsEntry
 from inpaint_core.hub import file_sha256
+from inpaint_core.model_info import model_info
 
 REPO = "inpaint-gan/test-weights"
 
@@ -67,6 +69,25 @@ def test_offline_without_cache_names_file_folder_and_url(entry, monkeypatch, tmp
     message = str(error.value)
     assert "offline" in message and "test-telea.safetensors" in message and str(tmp_path) in message
     assert f"/{REPO}/resolve/{entry.revision}/model.safetensors" in message
+
+
+def test_download_reports_progress_and_the_picker_sees_it_cached(entry, local_hub):
+    assert model_info("test-telea").status == "download"
+    reports = []
+    ic.load_model("test-telea", progress=lambda done, total: reports.append((done, total)))
+    size = len(weights_bytes(radius=3))
+    assert reports and reports[-1] == (size, size) and all(done <= total for done, total in reports)
+    assert model_info("test-telea").status == "cached"
+
+
+def test_no_network_fails_on_the_first_attempt(entry, monkeypatch):
+    """A Hub that cannot be reached gives the clear error from one request, not after the client's retries."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: connections are refused
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    with pytest.raises(ic.WeightsError, match="cannot reach .* check the network connection"):
+        ic.load_model("test-telea")
 
 
 def test_models_folder_comes_before_the_hub(entry, local_hub, tmp_path):

@@ -22,8 +22,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 PACK = str(ROOT).replace(".", "_x_")  # the module name ComfyUI gives a pack folder
 OUR_NODES = {"InpaintGAN_LoadModel", "InpaintGAN_Inpaint", "InpaintGAN_AdjustMask", "InpaintGAN_PreFill",
-             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask"}
-CORE_NODES = {"LoadImage", "SaveImage", "MaskToImage"}
+             "InpaintGAN_FaceCrop", "InpaintGAN_FaceStitch", "InpaintGAN_GenerateMask", "InpaintGAN_CropRegions",
+             "InpaintGAN_StitchRegions", "InpaintGAN_ExtendCanvas", "InpaintGAN_CleanMask", "InpaintGAN_ExampleImage"}
+CORE_NODES = {"LoadImage", "SaveImage", "MaskToImage", "ImageBlur", "ImageScaleBy"}
 
 
 # ------------------------------------------------------------------------------------------- ComfyUI stand-ins
@@ -195,11 +196,38 @@ def test_loader_lists_and_loads_engines_and_files(comfy):
     loader = comfy.nodes["InpaintGAN_LoadModel"]
     model_name = next(p for p in loader.define_schema().inputs if p.id == "model_name")
     options = model_name.options["options"]
-    assert {"opencv.telea", "opencv.ns", "my_ns.safetensors"} <= set(options) and "notes.txt" not in options
-    assert options[0] == model_name.options["default"] == comfy.ic.DEFAULT_MODEL  # the bundled network, ready offline
+    assert {"opencv.telea · ready · classical · no weights", "my_ns.safetensors"} <= set(options)
+    assert "notes.txt" not in options
+    # the bundled default first, ready offline, saying what it is
+    assert options[0] == model_name.options["default"]
+    assert options[0].startswith(f"{comfy.ic.DEFAULT_MODEL} · bundled · face · ") and " MB · " in options[0]
+    assert all(" · download " in label for label in options if label.startswith("psp-ffhq-encode"))
     model = loader.execute("my_ns.safetensors").args[0]
     assert (model.name, model.config.radius) == ("opencv.ns", 2)
     assert loader.execute("opencv.telea", hub_repo_id="  ").args[0].name == "opencv.telea"
+    # a label (of any status: saved before a download) and a plain name both load and validate
+    assert loader.execute("opencv.ns · cached · classical").args[0].name == "opencv.ns"
+    assert loader.validate_inputs("psp-ffhq-encode · cached · face") is True
+    assert loader.validate_inputs("my_ns.safetensors") is True and loader.validate_inputs(options[0]) is True
+    assert "not a catalog name" in loader.validate_inputs("isfrnet-ffhq")
+    assert (comfy.tmp / "models" / "inpaint").is_dir()  # created when the pack loads
+
+
+def test_loader_download_fills_the_progress_bar(comfy, local_hub, tmp_path):
+    data = comfy.ic.save_model(comfy.ic.build_model("opencv.telea", radius=4), tmp_path / "m.safetensors").read_bytes()
+    local_hub.commit("someone/telea", {"model.safetensors": data})
+    comfy.state.bars.clear()
+    model = comfy.nodes["InpaintGAN_LoadModel"].execute("opencv.telea", hub_repo_id="someone/telea").args[0]
+    assert model.config.radius == 4
+    assert comfy.state.bars[-1].updates[-1] == (len(data), len(data))  # bytes done / total in ComfyUI's bar
+
+
+def test_loader_says_when_a_model_is_for_faces(comfy, caplog):
+    with caplog.at_level("WARNING", logger="inpaint_gan"):
+        comfy.nodes["InpaintGAN_LoadModel"].execute("opencv.telea")
+        assert "aligned faces" not in caplog.text
+        comfy.nodes["InpaintGAN_LoadModel"].execute(comfy.ic.DEFAULT_MODEL)
+    assert f"{comfy.ic.DEFAULT_MODEL} was trained on aligned faces" in caplog.text
 
 
 def test_loader_errors_say_what_to_do(comfy, monkeypatch, tmp_path):
@@ -219,7 +247,7 @@ def test_inpaint_node_runs_with_progress_and_memory(comfy):
     image, mask = scene(), holes(boxes=((5, 5, 12, 14), (30, 40, 40, 55)))
     comfy.state.bars.clear()
     output, extra = comfy.nodes["InpaintGAN_Inpaint"].execute(
-        model, image, mask, strategy="crop", context_margin=8, feather=0.0, color_match=False, seed=3).args
+        model, image, mask, strategy="crop", margin=8, feather_pixels=0.0, color_match=False, seed=3).args
     assert output.shape == image.shape and extra.shape == image.shape and output.dtype == torch.float32
     keep = mask[..., None].expand_as(image) == 0
     assert torch.equal(output[keep], image[keep])
@@ -235,8 +263,8 @@ def test_cancel_stops_the_run(comfy):
     comfy.state.interrupt = True
     try:
         with pytest.raises(Interrupted):
-            comfy.nodes["InpaintGAN_Inpaint"].execute(model, scene(), holes(), strategy="crop", context_margin=8,
-                                                      feather=0.0, color_match=False, seed=0)
+            comfy.nodes["InpaintGAN_Inpaint"].execute(model, scene(), holes(), strategy="crop", margin=8,
+                                                      feather_pixels=0.0, color_match=False, seed=0)
     finally:
         comfy.state.interrupt = False
 
@@ -266,8 +294,8 @@ def test_face_crop_inpaint_stitch(comfy):
     faces, masks, crops = nodes["InpaintGAN_FaceCrop"].execute(image, mask, size=32, assume_aligned=True, margin=0.26,
                                                                min_face=32).args
     assert faces.shape == (1, 32, 32, 3) and masks.shape == (1, 32, 32) and masks.max() == 1
-    filled = nodes["InpaintGAN_Inpaint"].execute(model, faces, masks, strategy="original", context_margin=0,
-                                                 feather=0.0, color_match=False, seed=0).args[0]
+    filled = nodes["InpaintGAN_Inpaint"].execute(model, faces, masks, strategy="original", margin=0,
+                                                 feather_pixels=0.0, color_match=False, seed=0).args[0]
     stitched = nodes["InpaintGAN_FaceStitch"].execute(crops, filled).args[0]
     keep = mask[..., None].expand_as(image) == 0
     assert stitched.shape == image.shape and torch.equal(stitched[keep], image[keep])
@@ -282,6 +310,57 @@ def test_face_crop_without_a_face_says_what_to_do(comfy):
         pytest.skip("this OpenCV has no Haar cascades (5.x)")
     with pytest.raises(comfy.ic.InputError, match="assume_aligned"):
         comfy.logic.crop_faces(scene(), holes(), 64)
+
+
+def test_crop_any_node_stitch(comfy):
+    """Crop -> a step that is not ours (here: invert the crops) -> Stitch, on two images with three regions."""
+    nodes, image = comfy.nodes, scene(2)
+    mask = holes(2, boxes=((5, 5, 12, 14), (30, 40, 40, 55)))
+    mask[1] = holes(boxes=((20, 20, 28, 30),))[0]
+    crops, masks, record = nodes["InpaintGAN_CropRegions"].execute(
+        image, mask, margin=4, target_size=40, padding_multiple=16, prefill="telea", threshold=0.1).args
+    assert crops.shape == (3, 48, 48, 3) and masks.shape == (3, 48, 48)
+    assert [region.index for region in record.regions] == [0, 0, 1]
+    stitch = nodes["InpaintGAN_StitchRegions"]
+    stitched = stitch.execute(record, 1 - crops, feather_pixels=0.0, color_match=False).args[0]
+    keep = mask[..., None].expand_as(image) == 0
+    assert stitched.shape == image.shape and torch.equal(stitched[keep], image[keep])
+    changed = (stitched - image).abs().amax(-1) > 0.05
+    assert torch.equal(changed, mask > 0)  # every hole pixel came back from the processed crops
+    model = comfy.ic.build_model("opencv.ns")
+    prefilled = nodes["InpaintGAN_CropRegions"].execute(image, mask, 4, 0, 8, "model", 0.1, model=model).args[0]
+    assert prefilled.shape[1] % 8 == 0 and prefilled.shape[2] % 8 == 0
+    with pytest.raises(comfy.ic.InputError, match="no model is connected"):
+        nodes["InpaintGAN_CropRegions"].execute(image, mask, 4, 0, 8, "model", 0.1)
+    with pytest.raises(comfy.ic.InputError, match="2 processed crops for 3 regions"):
+        nodes["InpaintGAN_StitchRegions"].execute(record, crops[:2], feather_pixels=0.0, color_match=False)
+
+
+def test_extend_canvas_and_clean_mask_nodes(comfy):
+    nodes = comfy.nodes
+    image, mask = nodes["InpaintGAN_ExtendCanvas"].execute(scene(), 0, 8, 16, 0, overlap=4, fill="edge").args
+    assert image.shape == (1, 56, 80, 3) and mask.shape == (1, 56, 80)
+    assert mask[0, :12].min() == 1 and mask[0, :, -20:].min() == 1 and mask[0, 12:, :60].max() == 0
+    model = comfy.ic.build_model("opencv.telea")
+    filled = nodes["InpaintGAN_Inpaint"].execute(model, image, mask, strategy="crop", margin=8, feather_pixels=0.0,
+                                                 color_match=False, seed=0).args[0]
+    assert torch.equal(filled[0, 12:, :60], scene()[0, 4:, :60])
+    ring = holes(boxes=((5, 5, 25, 25),))
+    ring[0, 10:20, 10:20] = 0
+    ring[0, 40, 60] = 0.05
+    cleaned = nodes["InpaintGAN_CleanMask"].execute(ring, ignore_below=0.1, fill_holes=True, invert=False).args[0]
+    assert torch.equal(cleaned, holes(boxes=((5, 5, 25, 25),)))
+    inverted = nodes["InpaintGAN_CleanMask"].execute(ring, ignore_below=0.0, fill_holes=False, invert=True).args[0]
+    assert torch.allclose(inverted, 1 - ring)
+
+
+def test_example_image_node(comfy):
+    node = comfy.nodes["InpaintGAN_ExampleImage"]
+    image, mask = node.execute("three_holes").args
+    assert image.shape == (1, 384, 512, 3) and mask.shape == (1, 384, 512) and mask.max() == 1
+    assert torch.count_nonzero(node.execute("no_hole").args[1]) == 0
+    with pytest.raises(comfy.ic.InputError, match="unknown example"):
+        node.execute("moon")
 
 
 # ------------------------------------------------------------------------------------------------ the logic
@@ -327,6 +406,34 @@ def test_mask_semantics(comfy):
     assert logic.run_inpaint(model, rgba, holes())[0].shape == image.shape
     with pytest.raises(comfy.ic.InputError, match="unknown strategy"):
         logic.run_inpaint(model, image, holes(), strategy="tile")
+
+
+def test_no_silent_no_ops(comfy, caplog):
+    """An empty mask and a long 'original' run are said in the log; a forward pass can be cancelled between layers."""
+    logic, image = comfy.logic, scene()
+    with caplog.at_level("WARNING", logger="inpaint_gan"):
+        logic.run_inpaint(comfy.ic.build_model("opencv.telea"), image, torch.zeros(1, 48, 64))
+    assert "returned unchanged" in caplog.text
+    network = comfy.ic.build_model("deepfill.tiny")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="inpaint_gan"):
+        factor = logic.warn_original_cost(network, 1024, 1024)
+    assert factor == 1024 * 1024 / network.working_size**2 and "'original' runs" in caplog.text
+    assert logic.warn_original_cost(comfy.ic.build_model("opencv.telea"), 4096, 4096) > 4  # no weights: no warning
+    assert caplog.text.count("'original' runs") == 1
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        raise Interrupted
+
+    with pytest.raises(Interrupted), logic.interruptible(network, cancel):
+        logic.run_inpaint(network, image, holes(), strategy="original")
+    assert len(calls) == 1  # the first layer stopped it
+    logic.run_inpaint(network, image, holes(), strategy="original")  # the hooks are gone after the block
+    schema = comfy.nodes["InpaintGAN_Inpaint"].define_schema()
+    seed = next(port for port in schema.inputs if port.id == "seed")
+    assert seed.options["control_after_generate"] is False  # the editor keeps the seed fixed
 
 
 def test_seed_is_a_generator_and_extras_are_returned(comfy):

@@ -150,7 +150,14 @@ class TestInputHygiene:
         _, hole = prepare_inputs(image, small)
         assert hole.shape == (1, 1, 64, 96) and hole[0, 0, 20, 20] == 1
         with pytest.raises(ic.InputError, match="mask is 64x64 but the image is 64x96"):
-            prepare_inputs(image, torch.zeros(64, 64))
+            prepare_inputs(image, small.new_ones(64, 64))
+
+    def test_a_mask_without_any_hole_fits_any_image(self):
+        # ComfyUI's LoadImage gives a 64x64 blank mask for an image without alpha
+        image = torch.rand(2, 3, 48, 80)
+        _, hole = prepare_inputs(image, torch.zeros(1, 64, 64))
+        assert hole.shape == (2, 1, 48, 80) and not hole.any()
+        assert torch.equal(ic.inpaint(ic.load_model("opencv.telea"), image, torch.zeros(64, 64)), image)
 
     def test_batches_broadcast_one_way_or_the_other(self):
         image, hole = prepare_inputs(torch.rand(3, 3, 16, 16), torch.zeros(16, 16))

@@ -81,3 +81,17 @@ def bounding_boxes(
                 )
             )
     return boxes
+
+
+def fill_holes(hole: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """``hole`` (``[B, 1, H, W]``) with every area it encloses set to 1: the pixels at or above ``threshold`` and
+    those that no path of pixels below it joins to the image border. Other values are kept."""
+    binary = (hole.detach() >= threshold).to(torch.uint8).cpu().numpy()
+    enclosed = []
+    for mask in binary[:, 0]:
+        outside = np.pad(1 - mask, 1, constant_values=1)  # a frame of background joins every border pixel
+        seed = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
+        cv2.floodFill(outside, seed, (0, 0), 2, flags=4)
+        enclosed.append(outside[1:-1, 1:-1] == 1)
+    inside = torch.from_numpy(np.stack(enclosed))[:, None].to(hole.device)
+    return torch.where(inside, torch.ones_like(hole), hole)

@@ -323,5 +323,6 @@ register_weights(
         "card: inpaint_core/weights/ctsdg-compact-utkface.md).",
         bundled="ctsdg-compact-utkface.safetensors",
         sha256="b83c3e7ffb2912e2e43ae4ec2c492f35e8029aeaf6d194438648d12c34241ac1",
+        subject="face",
     )
 )

@@ -254,5 +254,6 @@ register_weights(
         "(model card: inpaint_core/weights/deepfill-compact-utkface.md). The fastest bundled network.",
         bundled="deepfill-compact-utkface.safetensors",
         sha256="d8ed7e0f600db738579b1564dd3d8c01ac08512144bd148604a5ea0f4caab1b0",
+        subject="face",
     )
 )

@@ -372,5 +372,6 @@ register_weights(
         "default of the nodes and the app.",
         bundled="mdrn-compact-utkface.safetensors",
         sha256="18eeb0a714dba5a8e8964ace858504811a6b51565f31e7f0b502c31ca6f3ba25",
+        subject="face",
     )
 )

@@ -191,5 +191,7 @@ register_weights(
         revision="f5add9ecc484a3591f52c2144d5319cc5725954d",
         sha256="f786ac5cf18fcdbc5c57c9f3f12cbedca69381fbdf5694dd132294e3133749d7",
         source_format="psp",
+        subject="face",
+        download_bytes=1_200_000_000,  # "1.2 GB" (the Hub's file page)
     )
 )

@@ -11,7 +11,6 @@ VGG16 sees the [-1, 1] images without ImageNet normalisation, as in the referenc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -20,11 +19,11 @@ from inpaint_core.models.ctsdg import CTSDG, CTSDGConfig
 
 from ..discriminators.ctsdg import CTSDGDiscriminator
 from .base import GanObjective
-from .perceptual import DEFAULT_VGG16_WEIGHTS, gram, perceptual_vgg
+from .perceptual import VGGOptions, gram, perceptual_vgg
 
 
 @dataclass(frozen=True)
-class CTSDGOptions:
+class CTSDGOptions(VGGOptions):
     """The weights of the loss terms (the official defaults), the VGG16 of the perceptual and style terms, and the
     BatchNorm freeze of the official fine-tuning stage."""
 
@@ -36,9 +35,6 @@ class CTSDGOptions:
     #: With ``adversarial`` 0 the discriminator does not train.
     adversarial: float = 0.1
     intermediate: float = 1.0
-    #: The VGG16 of the perceptual and style losses (None: a random VGG, which needs ``allow_random_vgg``: tests).
-    vgg_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS
-    allow_random_vgg: bool = False
     #: Put every BatchNorm of the generator in eval mode while training (the official ``freeze_ec_bn``, set by the
     #: fine-tuning stage).
     freeze_batchnorm: bool = False

@@ -16,16 +16,15 @@ import inpaint_core as ic
 from inpaint_core.models.isfrnet import ISFRNet
 
 from ..discriminators.patch_gan import SNPatchGAN, sn_patch_widths
-from ..vgg import DEFAULT_VGG16_WEIGHTS
 from .adversarial import hinge_d_terms, hinge_g_loss
 from .base import GanObjective
 from .identity import IdentityLoss
-from .perceptual import perceptual_and_style, perceptual_vgg
+from .perceptual import VGGOptions, perceptual_and_style, perceptual_vgg
 from .reconstruction import hole_valid_l1, masked_l1
 
 
 @dataclass(frozen=True)
-class ISFRNetOptions:
+class ISFRNetOptions(VGGOptions):
     #: L1 weights of the hole and the known pixels of the stage-3 output; ``stage2`` scales the same L1 of stage 2.
     hole: float = 6.0
     valid: float = 1.0
@@ -35,9 +34,6 @@ class ISFRNetOptions:
     adversarial: float = 0.1
     #: Weight of the identity term (needs ``identity_weights``: ArcFace IR-SE-50 as safetensors).
     identity: float = 0.0
-    #: The VGG16 of the perceptual and style losses (None: a random VGG, which needs ``allow_random_vgg``: tests).
-    vgg_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS
-    allow_random_vgg: bool = False
     identity_weights: str | Path | None = None
     #: Width of the SN-PatchGAN's first layer and its number of layers.
     discriminator_width: int = 64

@@ -6,6 +6,7 @@ The VGG16 (torchvision's ImageNet weights, by default from the Hub repo ``timm/v
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -13,6 +14,16 @@ import torch.nn.functional as F
 
 from .. import vgg as vgg_layers
 from ..vgg import DEFAULT_VGG16_WEIGHTS, vgg16_features
+
+
+@dataclass(frozen=True)
+class VGGOptions:
+    """The options of objectives with perceptual and style terms."""
+
+    #: The VGG16 of the perceptual and style losses (None: a random VGG, which needs ``allow_random_vgg``: tests).
+    vgg_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS
+    allow_random_vgg: bool = False
+
 
 #: The VGG16 layers the perceptual and style losses compare.
 PERCEPTUAL_TAPS = ("pool1", "pool2", "pool3")

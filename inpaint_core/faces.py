@@ -31,7 +31,7 @@ from .image_ops import prepare_inputs
 from .models.base import InpaintModel
 from .models.prefill import PREFILL_RADIUS
 from .options import ALIGNED_MARGIN, FaceOptions, InpaintOptions
-from .pipeline import InpaintResult, inpaint_detailed
+from .pipeline import InpaintResult, inpaint_prepared
 
 #: Upward shift of the aligned square's centre from the detection's centre, in box sides.
 CENTER_SHIFT = 0.08
@@ -60,7 +60,7 @@ def inpaint_faces(
     ``face_options`` (:class:`~inpaint_core.options.FaceOptions`): ``assume_aligned`` (the image is one aligned face:
     no detection), ``margin`` (see the module doc), ``min_face`` (smallest face side in pixels the detector reports).
     ``options`` (:class:`~inpaint_core.options.InpaintOptions`: ``threshold``, ``feather_pixels``, ``color_match``,
-    ``working_size``, ``seed``) go to :func:`inpaint_core.inpaint_detailed`, which runs on each face crop with the
+    ``working_size``, ``seed``) go to the pipeline (:func:`inpaint_core.inpaint_detailed`), which runs on each face crop with the
     ``resize`` strategy. Keywords of either name set replace their fields. Returns the composited image and, in
     ``hole``, the hole pixels that were filled.
     """
@@ -137,7 +137,7 @@ def _inpaint_box(model, result: InpaintResult, index: int, soft, binary, box: Bo
         return
     crop = boxes.crop(result.image[index : index + 1], box)
     crop_hole = boxes.crop(soft * todo, box, "constant")
-    filled = inpaint_detailed(model, crop, crop_hole, **options)
+    filled = inpaint_prepared(model, crop, crop_hole, **options)
     boxes.window(result.image[index : index + 1], box).copy_(boxes.uncrop(filled.image, box, height, width))
     done = boxes.window(result.hole[index : index + 1], box)
     done.copy_(torch.maximum(done, boxes.uncrop(filled.hole, box, height, width)))

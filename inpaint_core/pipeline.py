@@ -72,8 +72,21 @@ def inpaint_detailed(
     raising from it cancels the run. A mask without any hole returns the image unchanged, whatever its size.
     """
     options = InpaintOptions.resolve(options, strategy=strategy, **overrides)
-    strategy, margin, feather_pixels = options.strategy, options.margin, options.feather_pixels
     image, soft = prepare_inputs(image, hole)
+    return inpaint_prepared(model, image, soft, options, generator, progress)
+
+
+def inpaint_prepared(
+    model: InpaintModel,
+    image: torch.Tensor,
+    soft: torch.Tensor,
+    options: InpaintOptions,
+    generator: torch.Generator | None = None,
+    progress: Progress | None = None,
+) -> InpaintResult:
+    """:func:`inpaint_detailed` of an image and soft hole as :func:`prepare_inputs` returns them, with resolved
+    ``options`` (the face path converts its input once and calls this for each face crop)."""
+    strategy, margin, feather_pixels = options.strategy, options.margin, options.feather_pixels
     binary = soft >= options.threshold
     flat = binary.flatten(1)
     if flat.all(1).any():

@@ -60,7 +60,7 @@ def inpaint_faces(
     ``face_options`` (:class:`~inpaint_core.options.FaceOptions`): ``assume_aligned`` (the image is one aligned face:
     no detection), ``margin`` (see the module doc), ``min_face`` (smallest face side in pixels the detector reports).
     ``options`` (:class:`~inpaint_core.options.InpaintOptions`: ``threshold``, ``feather_pixels``, ``color_match``,
-    ``working_size``, ``seed``) go to the pipeline (:func:`inpaint_core.inpaint_detailed`), which runs on each face crop with the
+    ``working_size``, ``seed``) go to :func:`inpaint_core.inpaint_detailed`, which runs on each face crop with the
     ``resize`` strategy. Keywords of either name set replace their fields. Returns the composited image and, in
     ``hole``, the hole pixels that were filled.
     """

@@ -86,12 +86,15 @@ class ModelCache:
             with self._lock:
                 if name in self._models:
                     return self._models[name]
-            model = ic.load_model(name, device=self.device)
-            with self._lock:
-                self._models[name] = model
-                self._loading.pop(name, None)
-                while len(self._models) > self.size:
-                    self._models.popitem(last=False)
+            try:
+                model = ic.load_model(name, device=self.device)
+                with self._lock:
+                    self._models[name] = model
+                    while len(self._models) > self.size:
+                        self._models.popitem(last=False)
+            finally:  # also when loading fails: a name that never loads must not keep its lock alive
+                with self._lock:
+                    self._loading.pop(name, None)
             return model
 
 
@@ -99,13 +102,15 @@ MODELS = ModelCache(CACHE_SIZE, DEVICE)
 
 
 def model_choices() -> list[tuple[str, str]]:
-    """(label, value) pairs grouped by kind (scene, face, classical; ready before downloads in each), each label
-    saying what the model is (``face · mdrn-compact-utkface · bundled · 2.6 MB · research use only``), then files in
-    the models folders."""
+    """(label, value) pairs: the automatic choices, then the models grouped by kind (scene, face, classical; ready
+    before downloads in each), each label saying what the model is (``face · mdrn-compact-utkface · bundled · 2.6 MB ·
+    research use only``), then files in the models folders."""
     infos = [model_info(name) for name in dict.fromkeys([*ic.ready_models(), *ic.list_models("weights")])]
     infos = sorted((info for info in infos if info is not None),
                    key=lambda info: (KINDS.index(info.kind), info.status == "download"))
-    choices = [(f"{info.kind} · {info.name} · {info.details}", info.name) for info in infos]
+    choices = [("auto · the strongest scene network ready or downloadable", "auto"),
+               ("auto-face · the strongest face network ready or downloadable", "auto-face")]
+    choices += [(f"{info.kind} · {info.name} · {info.details}", info.name) for info in infos]
     for folder in models_dirs():
         choices += [(f"file · {path.name} ({folder})", str(path)) for path in sorted(folder.glob("*.safetensors"))]
     return choices
@@ -473,7 +478,7 @@ def build_demo() -> gr.Blocks:
                     seed = gr.Number(0, precision=0, label="Seed", minimum=0)
             with gr.Column(scale=3), gr.Tabs():
                 with gr.Tab("Inpaint", id="inpaint"):
-                    model = gr.Dropdown(choices, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="Model",
+                    model = gr.Dropdown(choices, value="auto", allow_custom_value=True, label="Model",
                                         info="a name, a Hub repo id (owner/repo) or a .safetensors path",
                                         elem_id="model")
                     run = gr.Button("Inpaint", variant="primary", elem_id="run")
@@ -494,7 +499,7 @@ def build_demo() -> gr.Blocks:
                 with gr.Tab("Outpaint", id="outpaint"):
                     gr.Markdown("Extends the picture on the chosen sides and fills the new area (the pipeline's "
                                 "`crop` strategy on the new strip; the seam is repainted over `overlap` pixels).")
-                    out_model = gr.Dropdown(choices, value=ic.DEFAULT_MODEL, allow_custom_value=True, label="Model",
+                    out_model = gr.Dropdown(choices, value="auto", allow_custom_value=True, label="Model",
                                             elem_id="outpaint-model")
                     with gr.Row():
                         sides = [gr.Slider(0, 512, value=value, step=8, label=label, elem_id=f"outpaint-{label}")
@@ -507,9 +512,7 @@ def build_demo() -> gr.Blocks:
                 with gr.Tab("Faces", id="faces"):
                     gr.Markdown(FACES_HELP)
                     face_choices = sorted(choices, key=lambda choice: not is_face_model(choice[1]))
-                    # a face network that is ready offline, never one that needs a large download first
-                    face_default = next((v for v in ic.ready_models() if is_face_model(v)), ic.DEFAULT_MODEL)
-                    face_model = gr.Dropdown(face_choices, value=face_default, allow_custom_value=True,
+                    face_model = gr.Dropdown(face_choices, value="auto-face", allow_custom_value=True,
                                              label="Model", elem_id="face-model",
                                              info="a face network (MDRN, ISFRNet): a name, Hub repo id or path")
                     aligned = gr.Checkbox(False, label="The image is already an aligned face (skip detection)",

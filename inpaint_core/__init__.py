@@ -5,7 +5,8 @@ no network connection and imports neither ComfyUI, Gradio nor accelerate.
 """
 
 from . import models  # noqa: F401  (registers the families)
-from .api import convert_checkpoint, list_models, load_model, ready_models
+from .api import convert_checkpoint, list_models, load_auto, load_model, ready_models
+from .auto import AUTO_NAMES, choose_model
 from .catalog import DEFAULT_MODEL, WeightsEntry, get_weights_entry
 from .errors import InpaintError, InputError, UnknownModelError, WeightsError
 from .faces import inpaint_faces
@@ -18,6 +19,7 @@ from .weights import load_model_file, save_model
 __version__ = "0.1.0"
 
 __all__ = [
+    "AUTO_NAMES",
     "DEFAULT_MODEL",
     "STRATEGIES",
     "FaceOptions",
@@ -30,12 +32,14 @@ __all__ = [
     "WeightsEntry",
     "WeightsError",
     "build_model",
+    "choose_model",
     "convert_checkpoint",
     "get_weights_entry",
     "inpaint",
     "inpaint_detailed",
     "inpaint_faces",
     "list_models",
+    "load_auto",
     "load_model",
     "load_model_file",
     "ready_models",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
 
-from .catalog import catalog
+from .auto import AUTO_NAMES, choose_model
+from .catalog import DEFAULT_MODEL, catalog
 from .converters import convert_checkpoint
-from .errors import UnknownModelError
+from .errors import UnknownModelError, WeightsError
 from .hub import resolve_weights
 from .models.base import InpaintModel
 from .registry import build_model, is_preset_name, preset_names, split_preset_name
@@ -45,9 +47,13 @@ def load_model(
 
     ``name_or_path``: a weights file, a catalog name (``list_models("weights")``), a Hub repo id
     (``owner/repo[@revision]``, which holds ``model.safetensors``), or a preset that needs no weights
-    (``opencv.telea``, ``opencv.ns``). ``progress(done_bytes, total_bytes)`` follows a download.
+    (``opencv.telea``, ``opencv.ns``), or ``auto`` / ``auto-face`` (:func:`load_auto`; the choice is logged).
+    ``progress(done_bytes, total_bytes)`` follows a download.
     """
     name = str(name_or_path)
+    if name in AUTO_NAMES:
+        return load_auto(AUTO_NAMES[name], device, dtype, models_dirs=models_dirs, offline=offline,
+                         progress=progress)[0]
     if is_preset_name(name):
         family, _ = split_preset_name(name)
         if family.needs_weights:
@@ -62,4 +68,28 @@ def load_model(
     return load_model_file(path, device=device, dtype=dtype)
 
 
-__all__ = ["convert_checkpoint", "list_models", "load_model", "ready_models"]
+def load_auto(
+    kind: str = "scene",
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    *,
+    models_dirs: Iterable[str | Path] = (),
+    offline: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[InpaintModel, str]:
+    """``(model, reason)`` for :func:`inpaint_core.auto.choose_model`'s pick for ``kind`` (``"scene"`` or
+    ``"face"``); when that pick cannot be fetched, the bundled default runs and the reason says why."""
+    extra = list(models_dirs)
+    name, reason = choose_model(kind, models_dirs=extra, offline=offline)
+    try:
+        model = load_model(name, device, dtype, models_dirs=extra, offline=offline, progress=progress)
+    except WeightsError as error:
+        if name == DEFAULT_MODEL:
+            raise
+        reason = f"auto ({kind}): {name} could not be loaded ({error}); the bundled {DEFAULT_MODEL} runs instead"
+        model = load_model(DEFAULT_MODEL, device, dtype)
+    logging.getLogger(__name__).info(reason)
+    return model, reason
+
+
+__all__ = ["convert_checkpoint", "list_models", "load_auto", "load_model", "ready_models"]

@@ -21,6 +21,15 @@ UTKFACE_LICENSE = (
     "copyright of their owners"
 )
 UTKFACE_TRAIN = "UTKFace aligned and cropped faces, train split (15,000 images of 200x200)"
+#: Licence of the weights we trained on the scene photos: every source set is for research use.
+SCENES_LICENSE = (
+    "research use only: trained on public research datasets (BSDS500, CamVid, SUN, COCO samples, Kodak, McMaster, "
+    "PolyU) whose images are for non-commercial research and remain the copyright of their owners"
+)
+SCENES_TRAIN = (
+    "4,461 scene photos (BSDS500 train/test, CamVid, SUN scenes, COCO 2017 samples, Kodak, McMaster, PolyU clean; "
+    "none of them in the scene evaluation sets), longest side 320"
+)
 #: The model the nodes and the app preselect: a bundled network, so it works offline on a fresh install.
 DEFAULT_MODEL = "mdrn-compact-utkface"
 
@@ -46,6 +55,10 @@ class WeightsEntry:
     subject: str = "scene"
     #: Size of the file a download fetches, in bytes, where known (bundled files are measured on disk).
     download_bytes: int | None = None
+    #: Set when ``repo_id`` is a third party's copy: what it mirrors (the official release's location).
+    mirror: str | None = None
+    #: Set when ``revision`` or ``sha256`` is unknown: what is not pinned or checked, said to the user before download.
+    unpinned: str | None = None
 
     @property
     def size_bytes(self) -> int | None:
@@ -64,6 +77,19 @@ class WeightsEntry:
     def card(self) -> Path | None:
         """The model card of bundled weights (data, training, evaluation, the command that reproduces them)."""
         return None if self.bundled is None else (BUNDLED_DIR / self.bundled).with_suffix(".md")
+
+    def download_notice(self) -> str:
+        """One paragraph a host shows before downloading: source, size, licence and what is not pinned."""
+        if self.repo_id is None:
+            return f"{self.name} is bundled with the package. Licence: {self.license}."
+        size = f", {self.download_bytes / 1e6:,.1f} MB" if self.download_bytes else ""
+        parts = [f"{self.name} downloads {self.filename} from the Hugging Face Hub repo {self.repo_id}{size}."]
+        if self.mirror:
+            parts.append(f"That repo is a {self.mirror}.")
+        if self.unpinned:
+            parts.append(f"Not pinned: {self.unpinned}.")
+        parts.append(f"Licence: {self.license}.")
+        return " ".join(parts)
 
     def url(self, endpoint: str = "https://huggingface.co") -> str | None:
         if self.repo_id is None:

@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import torch
-from PIL import Image
 from tqdm import tqdm
 
-from .api import convert_checkpoint, list_models, load_model, ready_models
+from .api import convert_checkpoint, list_models, load_auto, load_model, ready_models
+from .auto import AUTO_NAMES
 from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
-from .image_ops import to_pil
+from .image_ops import open_image, to_pil
 from .options import STRATEGIES
 from .pipeline import inpaint
 
@@ -43,8 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("image", type=Path, help="an image file, or a folder of images")
     run.add_argument("mask", type=Path, help="a mask file (white = fill), or a folder of masks with the images' names")
     run.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder for a folder input")
-    run.add_argument("--model", default=DEFAULT_MODEL,
-                     help=f"catalog name, preset, file or Hub repo id (default: {DEFAULT_MODEL}, bundled)")
+    run.add_argument("--model", default="auto",
+                     help="catalog name, preset, file or Hub repo id; auto / auto-face (default: auto) pick the "
+                          "strongest downloaded or downloadable scene / face network, else the bundled "
+                          f"{DEFAULT_MODEL}")
     run.add_argument("--strategy", choices=STRATEGIES, default="crop")
     run.add_argument("--margin", type=int, default=64, help="context pixels around each hole (crop)")
     run.add_argument("--feather", type=float, default=0, help="blend width in pixels outside the hole")
@@ -79,22 +81,19 @@ def _pairs(image: Path, mask: Path, output: Path) -> list[tuple[Path, Path, Path
     return [(p, masks[p.stem], output / f"{p.stem}.png") for p in images]
 
 
-def _open(path: Path) -> Image.Image:
-    try:
-        return Image.open(path)
-    except OSError as error:
-        raise InpaintError(f"cannot read {path}: {error}") from error
-
-
 def _inpaint(args) -> int:
     jobs = _pairs(args.image, args.mask, args.output)
-    model = load_model(args.model, device=args.device)
+    if args.model in AUTO_NAMES:
+        model, reason = load_auto(AUTO_NAMES[args.model], device=args.device)
+        print(reason, file=sys.stderr)
+    else:
+        model = load_model(args.model, device=args.device)
     generator = torch.Generator(device=args.device).manual_seed(args.seed)
     for image_path, mask_path, out_path in tqdm(jobs, desc="inpainting", unit="image", disable=len(jobs) == 1):
         result = inpaint(
             model,
-            _open(image_path),
-            _open(mask_path),
+            open_image(image_path),
+            open_image(mask_path, "mask"),
             args.strategy,
             margin=args.margin,
             feather_pixels=args.feather,

@@ -6,6 +6,12 @@
 4. a download from the Hub at the entry's pinned revision, checked against its sha256 — unless offline
    (``HF_HUB_OFFLINE=1`` or ``offline=True``).
 
+A file with a known sha256 (a catalog entry's, or an LFS file's, which the Hugging Face cache names its blob by) is
+checked again each time it is resolved from the cache, so a cached file changed on disk after its download is found
+at load: it is removed from the cache and the error says to load again (which downloads it anew). Hashing is done
+once per file version: the size, mtime and inode of a verified file are kept in a small sidecar under
+``<HF_HOME>/inpaint_core/verified`` (written atomically), and a file that still matches them is not hashed again.
+
 Nothing here runs at import time. Environment variables (``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, ``HF_HUB_CACHE``,
 ``HF_HOME``, ``INPAINT_MODELS_DIR``) are read when a name is resolved, not when the module is imported.
 """
@@ -13,8 +19,10 @@ Nothing here runs at import time. Environment variables (``HF_ENDPOINT``, ``HF_H
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -22,9 +30,11 @@ from .catalog import BUNDLED_DIR, WeightsEntry, catalog, get_weights_entry
 from .converters import convert_checkpoint
 from .errors import UnknownModelError, WeightsError
 
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_REVISION = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+#: The Hub's rules: each part at most 96 characters; revisions are branch names, tags or commit hashes.
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$")
+_REVISION = re.compile(r"^[A-Za-z0-9_.\-/]{1,200}$")
 _WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".bin")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 #: Seconds the reachability check waits for the Hub's first answer.
 PROBE_TIMEOUT = 10.0
 Progress = Callable[[int, int], None]
@@ -60,7 +70,7 @@ def models_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
 def parse_repo_id(name: str) -> tuple[str, str | None] | None:
     """``"owner/repo"`` or ``"owner/repo@revision"`` -> (repo_id, revision); None for anything else."""
     repo_id, _, revision = name.partition("@")
-    if not _REPO_ID.match(repo_id) or ".." in repo_id or (revision and not _REVISION.match(revision)):
+    if not _REPO_ID.fullmatch(repo_id) or ".." in name or (revision and not _REVISION.fullmatch(revision)):
         return None
     return repo_id, revision or None
 
@@ -130,7 +140,7 @@ def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool, progres
         path = BUNDLED_DIR / entry.bundled
         if not path.is_file():
             raise WeightsError(f"bundled weights {entry.name} are missing from the package ({path}); reinstall it")
-        if entry.sha256 is not None and file_sha256(path) != entry.sha256:
+        if entry.sha256 is not None and not matches_sha256(path, entry.sha256):
             raise WeightsError(
                 f"bundled weights {entry.name} ({path}) do not match their sha256: the file was changed or is a Git "
                 "LFS pointer; reinstall the package (or run 'git lfs pull' in a clone)"
@@ -148,7 +158,11 @@ def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool, progres
     downloaded = _hub_file(entry.repo_id, entry.filename, entry.revision, entry.sha256, offline, hint, progress)
     if entry.source_format == "safetensors":
         return downloaded
-    return convert_checkpoint(entry.source_format, downloaded, converted_dir() / entry.local_filename)
+    try:
+        return convert_checkpoint(entry.source_format, downloaded, converted_dir() / entry.local_filename)
+    except WeightsError as error:  # a file that does not convert would fail the same way on every later load
+        _evict(downloaded)
+        raise WeightsError(f"{error} The download was removed from the cache; {hint}") from error
 
 
 def _hub_file(
@@ -176,9 +190,19 @@ def _hub_file(
     url = f"{endpoint()}/{repo_id}/resolve/{revision or 'main'}/{filename}"
     common = dict(repo_id=repo_id, filename=filename, revision=revision, cache_dir=hf_cache_dir(), endpoint=endpoint())
     try:
-        return Path(hf_hub_download(**common, local_files_only=True))
+        cached = Path(hf_hub_download(**common, local_files_only=True))
     except (LocalEntryNotFoundError, EntryNotFoundError, OSError):
         pass
+    else:
+        expected = sha256 or (cached.resolve().name if _SHA256.match(cached.resolve().name) else None)
+        if expected is None or matches_sha256(cached, expected):
+            return cached
+        blob = cached.resolve()
+        _evict(cached)
+        raise WeightsError(
+            f"the cached copy of {url} ({blob}) changed on disk after it was downloaded: its sha256 is no longer "
+            f"{expected}. It was removed from the cache; load the model again to download it anew, {hint}"
+        )
     if offline:
         raise WeightsError(
             f"{filename} of {repo_id} is not in the Hugging Face cache and offline mode is on: "
@@ -197,17 +221,54 @@ def _hub_file(
         ) from error
     except EntryNotFoundError as error:
         raise WeightsError(f"{url}: {filename} is not in {repo_id}; {hint}") from error
+    except OSError as error:
+        from .weights import is_disk_full
+
+        if not is_disk_full(error):
+            raise WeightsError(f"downloading {url} failed ({error}); try again later, {hint}") from error
+        raise WeightsError(
+            f"downloading {url} failed: no space left in the Hugging Face cache {hf_cache_dir()} ({error}); free "
+            f"some space, or set HF_HUB_CACHE to a folder on a larger disk, {hint}"
+        ) from error
     except Exception as error:  # HTTP, connection and protocol errors of any transport: all mean "try again"
         raise WeightsError(f"downloading {url} failed ({error}); try again later, {hint}") from error
-    if sha256 is not None:
-        actual = file_sha256(path)
-        if actual != sha256:
-            _evict(path)
-            raise WeightsError(
-                f"{url} has sha256 {actual}, expected {sha256}: the download was removed from the "
-                f"cache; try again, {hint}"
-            )
+    if sha256 is not None and not matches_sha256(path, sha256):
+        _evict(path)
+        raise WeightsError(
+            f"{url} has sha256 {file_sha256(path) if path.exists() else 'of another file'}, expected {sha256}: "
+            f"the download was removed from the cache; try again, {hint}"
+        )
     return path
+
+
+def matches_sha256(path: Path, expected: str) -> bool:
+    """Whether ``path`` hashes to ``expected``; hashed once per (size, mtime, inode), remembered in a sidecar."""
+    stat = path.stat()
+    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino, "path": str(path.resolve())}
+    sidecar = verified_dir() / expected
+    try:
+        if json.loads(sidecar.read_text()) == stamp:
+            return True
+    except (OSError, ValueError):
+        pass
+    if file_sha256(path) != expected:
+        return False
+    tmp = None
+    try:  # a sidecar that cannot be written (read-only or full disk) only costs a hash next time
+        sidecar.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=sidecar.parent, prefix=f".{expected}.", suffix=".partial")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(stamp))
+        os.replace(tmp, sidecar)
+    except OSError:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    return True
+
+
+def verified_dir() -> Path:
+    """Where the sidecars of verified files are kept (next to the HF cache)."""
+    return hf_cache_dir().parent / "inpaint_core" / "verified"
 
 
 def _check_reachable(url: str, hint: str) -> None:

@@ -8,7 +8,12 @@ Accepted images: torch tensors ``[B, C, H, W]``, ``[C, H, W]`` or ``[H, W]``, nu
 - float values within 1e-3 of [0, 1] are clamped into it.
 
 Errors: NaN or infinite values, float values clearly outside [0, 1] (images in [0, 255] or [-1, 1]), images smaller
-than ``MIN_SIDE`` pixels, unsupported layouts.
+than ``MIN_SIDE`` pixels, unsupported layouts and dtypes (complex, object, tensors without data such as ``meta``).
+
+Image files (:func:`open_image`, and PIL images given to any function here) are decoded completely up front, so a
+truncated or corrupt file is an :class:`~inpaint_core.errors.InputError` naming it, not an ``OSError`` deep in the
+pipeline; a picture that declares more than ``MAX_PIXELS`` pixels (a decompression bomb) is refused before any of it
+is decoded.
 
 Masks (1 = hole) take the same forms, but a 3-d tensor is a batch ``[B, H, W]`` (ComfyUI's MASK); a mask picture
 with 3 or 4 channels uses the luminance of its colour channels. A mask whose
@@ -20,6 +25,9 @@ treated as a soft mask); a mask with no hole at all (every value 0, such as the 
 from __future__ import annotations
 
 import math
+import os
+import warnings
+from typing import IO
 
 import numpy as np
 import torch
@@ -29,13 +37,52 @@ from PIL import Image
 from .errors import InputError
 
 MIN_SIDE = 8
+#: Largest picture decoded (8192 x 8192): a float32 RGB copy of it takes 0.8 GB.
+MAX_PIXELS = 8192 * 8192
 _TOLERANCE = 1e-3
+
+
+def open_image(
+    source: str | os.PathLike | IO[bytes], what: str = "image", max_pixels: int = MAX_PIXELS
+) -> Image.Image:
+    """A fully decoded PIL image from a file path or binary file; :class:`InputError` for anything unreadable.
+
+    The declared size is checked against ``max_pixels`` before decoding, so a small file that unpacks to gigabytes
+    is refused at once; a truncated or corrupt file is refused when its pixels are decoded.
+    """
+    name = getattr(source, "name", source)
+    try:
+        with warnings.catch_warnings():  # the size is checked below, against max_pixels
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            picture = Image.open(source)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise InputError(f"cannot read {what} {name}: {error}") from error
+    try:
+        return _decoded(picture, f"{what} {name}", max_pixels)
+    except InputError:
+        picture.close()
+        raise
+
+
+def _decoded(picture: Image.Image, what: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """``picture`` with its pixels loaded, after the size check (Pillow opens files lazily)."""
+    width, height = picture.size
+    if width * height > max_pixels:
+        raise InputError(
+            f"{what} declares {width}x{height} pixels, more than the {max_pixels} this reads (a decompression bomb "
+            "or a very large picture); scale it down first"
+        )
+    try:
+        picture.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise InputError(f"cannot decode {what}: {error} (the file is truncated or corrupt)") from error
+    return picture
 
 
 def to_tensor(data, what: str = "image") -> torch.Tensor:
     """A float32 ``[B, C, H, W]`` tensor in [0, 1] from a tensor, array or PIL image (no channel changes)."""
     if isinstance(data, Image.Image):
-        data = _pil_to_array(data)
+        data = _pil_to_array(_decoded(data, what))
     if isinstance(data, np.ndarray):
         array = data
         if array.ndim == 3:
@@ -114,6 +161,8 @@ def _pil_to_array(image: Image.Image) -> np.ndarray:
 
 
 def _from_numpy(array: np.ndarray) -> torch.Tensor:
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"arrays of dtype {array.dtype} are not images: give uint8, uint16, bool or float in [0, 1]")
     if array.dtype == np.uint16:
         return torch.from_numpy(array.astype(np.int32)) / 65535.0
     if array.dtype == bool:
@@ -122,13 +171,16 @@ def _from_numpy(array: np.ndarray) -> torch.Tensor:
 
 
 def _to_unit_float(tensor: torch.Tensor, what: str) -> torch.Tensor:
+    if tensor.is_meta or tensor.is_complex():
+        kind = "on the meta device (it has no data)" if tensor.is_meta else f"of dtype {tensor.dtype}"
+        raise InputError(f"{what} is a tensor {kind}: give uint8, uint16, bool or float in [0, 1]")
     if tensor.dtype == torch.bool:
         return tensor.float()
     if tensor.dtype == torch.uint8:
         return tensor.float() / 255
     if not tensor.is_floating_point():
-        if tensor.dtype == torch.uint16:
-            tensor = tensor.to(torch.int32)
+        if tensor.dtype in (torch.uint16, torch.uint32, torch.uint64):  # unsigned types without min/max kernels
+            tensor = tensor.to(torch.int64)
         if tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) > 65535):
             raise InputError(f"{what} has integer values outside 0..65535; give 8-bit, 16-bit or float in [0, 1]")
         return tensor.float() / 65535

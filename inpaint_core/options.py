@@ -20,6 +20,7 @@ Defaults, and why:
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,8 @@ def _checked(item: dataclasses.Field, value: Any) -> Any:
         value = kind(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise InputError(f"{item.name} must be {kind.__name__}, got {value!r}")
+    if kind is float and not math.isfinite(value):  # NaN passes every range comparison
+        raise InputError(f"{item.name} must be a finite number, got {value}")
     if spec.choices and value not in spec.choices:
         raise InputError(f"unknown {item.name} {value!r}; choose one of {', '.join(spec.choices)}")
     low, high = spec.minimum, spec.maximum

@@ -27,7 +27,7 @@ from .boxes import scale_hole, scale_image
 from .errors import InputError
 from .image_ops import as_image_batch, prepare_inputs
 from .models.base import InpaintModel
-from .models.opencv_engines import opencv_fill
+from .models.prefill import opencv_fill
 from .pipeline import blend_weight, inpaint, match_colors, region_boxes
 
 Box = tuple[int, int, int, int]  # (top, left, bottom, right), exclusive ends, inside the image

@@ -17,12 +17,14 @@ from pathlib import Path
 import torch
 
 from ..inpaint_core import (
+    AUTO_NAMES,
     DEFAULT_MODEL,
     InpaintError,
     InputError,
     boxes,
     build_model,
     list_models,
+    load_auto,
     load_model,
     load_model_file,
     ready_models,
@@ -91,19 +93,19 @@ def mask_to_comfy(hole: torch.Tensor) -> torch.Tensor:
 
 
 def model_choices(files: Iterable[str], models_dirs: Iterable[str | Path] = ()) -> list[str]:
-    """The loader's list: the default (bundled) model, catalog weights, the engines that need no weights, each
-    labelled with what it is (``name · bundled · face · 2.6 MB · licence``, see ``inpaint_core.model_info``), then
-    the user's weights files."""
+    """The loader's list: the automatic choices (``auto``, ``auto-face``), then the default (bundled) model, catalog
+    weights, the engines that need no weights, each labelled with what it is (``name · bundled · face · 2.6 MB ·
+    licence``, see ``inpaint_core.model_info``), then the user's weights files."""
     names = list(dict.fromkeys([DEFAULT_MODEL, *list_models("weights"), *ready_models()]))
     labels = [model_info(name, models_dirs).label for name in names]
-    return labels + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
+    return [*AUTO_NAMES, *labels] + sorted(f for f in files if f.lower().endswith(WEIGHTS_SUFFIX))
 
 
 def check_choice(choice: str, files: Iterable[str]) -> bool | str:
     """True when the loader can take ``choice``: a label of any status (a workflow saved before a download says
     ``download``, the list now says ``cached``), a plain catalog or engine name, or a listed file; else a message."""
     name = name_of_label(choice)
-    if name in files or name in list_models("weights") or name in ready_models():
+    if name in files or name in AUTO_NAMES or name in list_models("weights") or name in ready_models():
         return True
     return f"model_name {choice!r} is not a catalog name, an engine or a file in models/inpaint"
 
@@ -131,6 +133,10 @@ def load_choice(
     if choice.lower().endswith(WEIGHTS_SUFFIX):
         return load_model_file(find_file(choice))
     name = name_of_label(choice)
+    if name in AUTO_NAMES:
+        model, reason = load_auto(AUTO_NAMES[name], models_dirs=models_dirs, progress=progress)
+        LOG.info("Load Inpaint GAN Model: %s", reason)
+        return model
     info = model_info(name, models_dirs)
     if info is not None and info.kind == "face":
         LOG.warning("Load Inpaint GAN Model: %s was trained on aligned faces; put Face Crop / Face Stitch around the "

@@ -24,7 +24,9 @@ class LoadModel(io.ComfyNode):
             display_name="Load Inpaint GAN Model",
             category=f"{CATEGORY}/loaders",
             description=(
-                "Loads an inpainting network. Each choice says what it is: bundled (ships with the pack, works "
+                "Loads an inpainting network. auto / auto-face pick the strongest one that is ready or downloadable "
+                "(big-lama, MI-GAN) and fall back to the bundled one offline. Each other choice says what it is: "
+                "bundled (ships with the pack, works "
                 "offline), cached (downloaded before) or a download (its size), face (aligned faces: use Face Crop) "
                 "or scene, and its licence; classical OpenCV engines need no weights; then .safetensors files in "
                 "models/inpaint. A download shows in the progress bar; offline or without a network the error says "
@@ -32,8 +34,10 @@ class LoadModel(io.ComfyNode):
             ),
             inputs=[
                 io.Combo.Input("model_name", options=choices, default=choices[0],
-                               tooltip="name · bundled / cached / download (size) · face / scene / classical · size "
-                                       "· licence; then .safetensors files in models/inpaint"),
+                               tooltip="auto / auto-face (the default): the strongest scene / face network that is "
+                                       "downloaded, else (online) downloaded now, else the bundled one (the log says "
+                                       "which); then name · bundled / cached / download (size) · face / scene / "
+                                       "classical · size · licence; then .safetensors files in models/inpaint"),
                 io.String.Input("hub_repo_id", default="", optional=True,
                                 tooltip="Any Hugging Face repo holding model.safetensors (owner/name or "
                                         "owner/name@revision); when set it is used instead of model_name"),

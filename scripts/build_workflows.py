@@ -172,6 +172,17 @@ WORKFLOWS: dict[str, dict[str, Node]] = {
                         {"model": ("load_model", 0), "image": ("extend", 0), "mask": ("extend", 1)}),
         "save": Node("SaveImage", {"filename_prefix": "inpaint_gan/outpaint"}, {"images": ("inpaint", 0)}),
     },
+    # auto: big-lama or MI-GAN when downloaded (or, online, downloadable), else the bundled network, offline too.
+    "auto": {
+        "load_image": example("landscape"),
+        "adjust": Node("InpaintGAN_AdjustMask", {"grow": 4, "feather": 0.0, "threshold": 0.5},
+                       {"mask": ("load_image", 1)}),
+        "load_model": Node("InpaintGAN_LoadModel", {"model_name": "auto", "hub_repo_id": ""},
+                           title="Load Inpaint GAN Model (auto: LaMa / MI-GAN when available)"),
+        "inpaint": Node("InpaintGAN_Inpaint", inpaint_widgets("crop", feather=4.0),
+                        {"model": ("load_model", 0), "image": ("load_image", 0), "mask": ("adjust", 0)}),
+        "save": Node("SaveImage", {"filename_prefix": "inpaint_gan/auto"}, {"images": ("inpaint", 0)}),
+    },
     # The bundled networks (trained on faces, so they get the face crops); they work offline on a fresh install.
     "ctsdg": face_workflow("ctsdg-compact-utkface", "ctsdg"),
     "deepfill": face_workflow("deepfill-compact-utkface", "deepfill"),

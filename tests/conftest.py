@@ -25,6 +25,7 @@ def _isolated_environment(tmp_path_factory, monkeypatch):
 def local_hub(monkeypatch):
     with LocalHub() as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        monkeypatch.setenv("HF_TOKEN", hub.token)
         yield hub
 
 

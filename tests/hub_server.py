@@ -4,9 +4,11 @@ Downloads: ``HEAD``/``GET .../resolve/<revision>/<file>``. Uploads, as ``HfApi.c
 (huggingface_hub 2.4) call them: ``POST /api/repos/create``, ``POST /api/validate-yaml`` (model cards), ``POST
 /api/models/<repo>/preupload/<revision>`` (answered "regular" for every file, so no LFS or Xet transfer is needed)
 and ``POST /api/models/<repo>/commit/<revision>`` (an NDJSON body: a header line, then base64 files and deletions);
-``GET /api/models/<repo>[/revision/<revision>]`` answers ``repo_info``. The real client talks to it over HTTP
+``GET /api/models/<repo>[/revision/<revision>]`` answers ``repo_info``, and ``GET /api/whoami-v2`` the account of
+the ``Authorization: Bearer`` token (401 for any token but ``LocalHub.token``). The real client talks to it over HTTP
 through ``HF_ENDPOINT``; nothing in the client is patched. Repos hold commits; ``main`` is the newest. Failures are
-injected per file: a status code, or a truncated body.
+injected per file (see :attr:`LocalHub.failures`): a status code, a truncated body, a connection that stalls, or a
+list of those, one per request, after which the file is served normally (a Hub that fails, then recovers).
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+_WHOAMI = "/api/whoami-v2"
 _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<filename>.+)$")
 _INFO = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<revision>[^/]+))?$")
 _REPO_API = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/(?P<action>preupload|commit)/(?P<revision>[^/]+)$")
@@ -48,9 +52,20 @@ class LocalHub:
 
     def __init__(self) -> None:
         self.repos: dict[str, Repo] = {}
-        #: filename -> HTTP status to answer instead of the file, or "truncate" to cut the body in half
-        self.failures: dict[str, int | str] = {}
+        #: filename -> what to do instead of serving it: an HTTP status; "truncate" (half the body, then the connection
+        #: is closed); "stall" (answer nothing for ``stall_seconds``); "half_then_stall" (half the body, then nothing
+        #: for ``stall_seconds``). A list holds one of those (or None: served) per request, then the file is served.
+        self.failures: dict[str, int | str | list[int | str]] = {}
+        self.stall_seconds = 30.0
+        #: the share of the body that "truncate" and "half_then_stall" send
+        self.truncate_at = 0.5
         self.requests: Counter[tuple[str, str]] = Counter()
+        #: HTTP status to answer every commit with instead of storing it (None: commits succeed)
+        self.commit_failure: int | None = None
+        #: the one token whoami accepts, and its account's name and organisations
+        self.token, self.user, self.orgs = "hf_local_test_token", "me", ["inpaint-gan"]
+        #: (method, filename, first byte asked for) of every download request: a resumed download asks for > 0
+        self.ranges: list[tuple[str, str, int]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -93,6 +108,8 @@ class LocalHub:
                 self._resolve(send_body=False)
 
             def do_GET(self) -> None:
+                if self.path.split("?")[0] == _WHOAMI:
+                    return self._whoami()
                 match = _INFO.match(unquote(self.path.split("?")[0]))
                 if match is None:
                     return self._resolve(send_body=True)
@@ -132,6 +149,8 @@ class LocalHub:
                               "oid": git_blob_sha1(existing[f["path"]]) if f["path"] in existing else None}
                              for f in json.loads(body)["files"]]
                     return self._json(200, {"files": files, "commitOid": current[0] if current else None})
+                if hub.commit_failure is not None:
+                    return self._error(hub.commit_failure, "ServerError", "injected commit failure")
                 added: dict[str, bytes] = {}
                 deleted: list[str] = []
                 for line in body.splitlines():
@@ -145,6 +164,12 @@ class LocalHub:
                 sha = hub.commit(match["repo"], added, tuple(deleted))
                 return self._json(200, {"commitUrl": f"{hub.endpoint}/{match['repo']}/commit/{sha}",
                                         "commitOid": sha, "pullRequestUrl": None})
+
+            def _whoami(self) -> None:
+                hub.requests[("GET", _WHOAMI)] += 1
+                if self.headers.get("Authorization") != f"Bearer {hub.token}":
+                    return self._error(401, "Unauthorized", "Invalid credentials in Authorization header")
+                self._json(200, {"type": "user", "name": hub.user, "orgs": [{"name": org} for org in hub.orgs]})
 
             def _json(self, status: int, value: dict) -> None:
                 body = json.dumps(value).encode()
@@ -180,14 +205,23 @@ class LocalHub:
                 commit, files = found
                 if filename not in files:
                     return self._error(404, "EntryNotFound", f"{filename} does not exist at {revision}")
-                failure = hub.failures.get(filename)
+                with hub._lock:  # a failure of the body is for a GET: a HEAD before it does not use it up
+                    failure = hub.failures.get(filename)
+                    if isinstance(failure, list):
+                        body_only = bool(failure) and failure[0] in ("truncate", "half_then_stall")
+                        failure = None if not failure or body_only and not send_body else failure.pop(0)
                 if isinstance(failure, int):
                     return self._error(failure, "ServerError", "injected failure")
+                if failure == "stall":
+                    time.sleep(hub.stall_seconds)
+                    self.close_connection = True
+                    return None
                 data = files[filename]
                 start = 0
                 header_range = self.headers.get("Range")
                 if header_range and header_range.startswith("bytes="):
                     start = int(header_range[6:].split("-")[0] or 0)
+                hub.ranges.append((self.command, filename, start))
                 self.send_response(206 if start else 200)
                 self.send_header("X-Repo-Commit", commit)
                 self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
@@ -196,10 +230,12 @@ class LocalHub:
                 self.end_headers()
                 if send_body:
                     body = data[start:]
-                    if failure == "truncate":
-                        body = body[: len(body) // 2]
+                    if failure in ("truncate", "half_then_stall"):
+                        body = body[: int(len(body) * hub.truncate_at)]
                         self.close_connection = True
                     self.wfile.write(body)
                     self.wfile.flush()
+                    if failure == "half_then_stall":
+                        time.sleep(hub.stall_seconds)
 
         return Handler

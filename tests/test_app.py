@@ -382,7 +382,8 @@ def test_api_outpaints_the_new_area_only(client, tmp_path):
 
 def test_model_list_is_grouped_by_kind_with_sizes_and_licences():
     choices = load_app().model_choices()
-    kinds = [label.split(" · ")[0] for label, _ in choices]
+    assert [value for _, value in choices[:2]] == ["auto", "auto-face"]  # the automatic choices come first
+    kinds = [label.split(" · ")[0] for label, _ in choices[2:]]
     assert kinds == sorted(kinds, key=["scene", "face", "classical", "file"].index)  # grouped, in this order
     labels = dict((value, label) for label, value in choices)
     assert labels[ic.DEFAULT_MODEL].startswith(f"face · {ic.DEFAULT_MODEL} · bundled · ") and " MB · " in labels[

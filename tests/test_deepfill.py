@@ -263,3 +263,42 @@ def test_deepfill_config_variants_run(overrides):
         assert torch.isfinite(model.predict(image, hole)).all()
     with pytest.raises(ValueError):
         ic.build_model("deepfill.tiny", attention_mask_resize="nope")
+
+
+def test_progressive_compact_starts_from_telea_and_corrects_stage_by_stage():
+    """A fresh ``progressive.compact`` returns the Telea fill of its 1/4-scale image, carried up through the stages
+    (every stage's correction starts at zero); a stage pre-fill, which would overwrite the previous stage's
+    completion, is refused."""
+    from inpaint_core.models.deepfill import DeepFillConfig
+    from inpaint_core.models.prefill import telea_prefill
+    from inpaint_core.models.progressive import ProgressiveConfig
+
+    model = ic.build_model("progressive.compact").eval()
+    image, hole = _inputs(size=64)
+    x = image * 2 - 1
+    with torch.no_grad():
+        stages = model.run_stages(x * (1 - hole), hole)
+    known, small_hole = downsample_masked(x, hole, (16, 16))
+    assert torch.allclose(stages[0]["refined"], telea_prefill(known * (1 - small_hole), small_hole), atol=1e-6)
+    upsampled = F.interpolate(stages[1]["refined"], size=(64, 64), mode="bilinear", align_corners=False)
+    assert torch.allclose(stages[2]["refined"] * hole, upsampled * hole, atol=1e-6)
+    assert float(stages[0]["refined"][small_hole.expand_as(known) > 0].std()) > 0  # Telea, not a constant
+    with pytest.raises(ValueError, match="stage.prefill"):
+        ProgressiveConfig(stage=DeepFillConfig(cnum=8, prefill="telea"))
+
+
+def test_progressive_objective_without_the_semantic_branch_or_a_discriminator():
+    """``semantic_net="none"``: DeepFillv2's plain SN-PatchGAN, no VGG16 weights needed; ``adversarial=0``: L1 only,
+    the discriminator never runs (the scene preset's objective)."""
+    from training.discriminators.patch_gan import SNPatchGAN
+
+    model = ic.build_model("progressive.tiny")
+    image, hole = _inputs(batch=2)
+    plain = build_objective("progressive", model.config, {"semantic_net": "none", "discriminator_widths": TINY_D})
+    assert isinstance(plain.discriminator, SNPatchGAN) and plain.trains_discriminator
+    loss, terms, outputs = plain.generator_step(model, image, hole)
+    d_loss, _ = plain.discriminator_step(image, hole, outputs)
+    assert terms["gan"] != 0 and torch.isfinite(d_loss)
+    l1_only = build_objective("progressive", model.config, {"adversarial": 0, "semantic_net": "none"})
+    loss, terms, _ = l1_only.generator_step(model, image, hole)
+    assert not l1_only.trains_discriminator and terms["gan"] == 0 and torch.equal(loss, terms["l1"])

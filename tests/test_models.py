@@ -80,7 +80,7 @@ def test_list_models():
 @pytest.mark.parametrize("name", ["deepfill.compact", "ctsdg.compact", "mdrn.compact"])
 def test_fresh_residual_network_returns_the_telea_fill_and_learns(name):
     """The compact presets learn a correction of OpenCV's Telea fill: untrained, they return that fill exactly."""
-    from inpaint_core.models.opencv_engines import opencv_fill
+    from inpaint_core.models.prefill import opencv_fill
 
     torch.manual_seed(0)
     model = ic.build_model(name)

@@ -198,9 +198,10 @@ def test_loader_lists_and_loads_engines_and_files(comfy):
     options = model_name.options["options"]
     assert {"opencv.telea · ready · classical · no weights", "my_ns.safetensors"} <= set(options)
     assert "notes.txt" not in options
-    # the bundled default first, ready offline, saying what it is
-    assert options[0] == model_name.options["default"]
-    assert options[0].startswith(f"{comfy.ic.DEFAULT_MODEL} · bundled · face · ") and " MB · " in options[0]
+    # auto first (the default), then the bundled default, ready offline, saying what it is
+    assert options[:2] == ["auto", "auto-face"] and options[0] == model_name.options["default"]
+    assert loader.execute("auto").args[0].name.startswith("mdrn")  # nothing downloaded, the Hub unreachable: bundled
+    assert options[2].startswith(f"{comfy.ic.DEFAULT_MODEL} · bundled · face · ") and " MB · " in options[2]
     assert all(" · download " in label for label in options if label.startswith("psp-ffhq-encode"))
     model = loader.execute("my_ns.safetensors").args[0]
     assert (model.name, model.config.radius) == ("opencv.ns", 2)

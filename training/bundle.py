@@ -16,11 +16,12 @@ from typing import Any
 
 import torch
 
-from inpaint_core.catalog import BUNDLED_DIR, UTKFACE_LICENSE, UTKFACE_TRAIN, validate_weights_name
+from inpaint_core.catalog import BUNDLED_DIR, validate_weights_name
 from inpaint_core.hub import file_sha256
 from inpaint_core.models.base import InpaintModel
 from inpaint_core.weights import load_model_file, load_state_dict_strict, save_model
 from training.cli import parse_literal
+from training.data_terms import terms_of
 
 
 def run_summary(run: Path) -> dict:
@@ -79,24 +80,28 @@ def model_card(
     started_from: str = "",
 ) -> str:
     config = summary["config"]
+    terms = terms_of(config["data"]["root"])
+    if terms is None:
+        raise ValueError(f"bundled weights need known data terms (training.data_terms); {config['data']['root']}")
     params = sum(p.numel() for p in model.parameters())
     lines = [
-        f"# `{name}`: {model.name} trained on UTKFace faces",
+        f"# `{name}`: {model.name} trained on {terms.short}",
         "",
         f"- **Network**: family `{model.family}`, preset `{model.preset}`, {params / 1e6:.2f} M parameters, "
         f"stored in fp16 ({path.stat().st_size / 1e6:.1f} MB); sha256 `{file_sha256(path)}`",
-        f"- **Data**: {UTKFACE_TRAIN} (`{config['data']['file_list'] or config['data']['root']}`), "
+        f"- **Data**: {terms.description} (`{config['data']['file_list'] or config['data']['root']}`), "
         f"{describe_crops(config['data'])}, random flips; holes generated from `{config['mask']['mix']}` (the NVIDIA "
         "test masks are never trained on)",
         *([f"- **Started from**: {started_from}"] if started_from else []),
         f"- **Training**: {summary['steps']} steps of batch {config['batch_size']} "
         f"({summary['steps'] * config['batch_size']:,} images), Adam lr {config['optim']['lr_g']:g} with "
         f"{config['schedule']['warmup_steps']} warm-up steps then {config['schedule']['lr_schedule']} decay, EMA "
-        f"{config['ema']['decay']}; objective options `{json.dumps(config['objective'])}`",
+        f"{config['ema']['decay']}{_stages(config['schedule'])}; objective options "
+        f"`{json.dumps(config['objective'])}`",
         f"- **Time and hardware**: {summary['hours']:.2f} h on {hardware}",
         *([f"- **Set when bundling** (inference only; chosen on a validation slice of the training split with "
            f"generated masks, never the evaluation data): `{json.dumps(overrides)}`"] if overrides else []),
-        f"- **Licence of the weights**: {UTKFACE_LICENSE}",
+        f"- **Licence of the weights**: {terms.license}",
         "",
         "## Reproduce",
         "",
@@ -116,6 +121,13 @@ def model_card(
     for title, table in tables.items():
         lines += [f"### {title}", "", table.strip(), ""]
     return "\n".join(lines)
+
+
+def _stages(schedule: dict[str, Any]) -> str:
+    if not schedule.get("stages"):
+        return ""
+    restart = ", the schedule restarting at each stage" if schedule.get("per_stage") else ""
+    return f"; stages of {schedule['stages']} steps, one trained at a time{restart}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,6 +3,8 @@
 A checkpoint folder ``<output_dir>/checkpoints/step_<N>`` holds what ``accelerator.save_state`` writes (optimizers,
 gradient scaler, the RNG states of every process) plus, as safetensors, the generator, its EMA and the
 discriminator, and ``trainer_state.json`` (the step; the data position and the learning rate are functions of it).
+A save that fails (a full disk) removes its temporary folder and says which checkpoint is intact; a process killed
+while saving leaves only the temporary folder, which is not a checkpoint and is removed by the next save.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from accelerate import Accelerator
 from safetensors.torch import load_file, save_file
 
+from inpaint_core.errors import WeightsError
 from inpaint_core.weights import load_state_dict_strict, save_model
 
 from .ema import Ema
@@ -68,13 +71,23 @@ def save_checkpoint(
             shutil.rmtree(stale)
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
+    try:
+        accelerator.save_state(str(tmp))
+        if accelerator.is_main_process:
+            save_model(model, tmp / "generator.safetensors")
+            if ema is not None:
+                save_model(ema.model, tmp / "ema.safetensors")
+            save_file(_plain_state(discriminator), str(tmp / "discriminator.safetensors"))
+            (tmp / "trainer_state.json").write_text(json.dumps({"step": step}))
+    except (OSError, RuntimeError, WeightsError) as error:  # torch.save reports a failed write as a RuntimeError
+        shutil.rmtree(tmp, ignore_errors=True)
+        previous = list_checkpoints(output_dir)
+        raise RuntimeError(
+            f"the checkpoint of step {step} could not be written to {root} ({error}); a full disk is the usual "
+            "cause. " + (f"The newest complete checkpoint, {previous[-1].name}, is intact: " if previous else "")
+            + "free some space (or lower --checkpoint.keep) and rerun with --resume latest"
+        ) from error
     if accelerator.is_main_process:
-        save_model(model, tmp / "generator.safetensors")
-        if ema is not None:
-            save_model(ema.model, tmp / "ema.safetensors")
-        save_file(_plain_state(discriminator), str(tmp / "discriminator.safetensors"))
-        (tmp / "trainer_state.json").write_text(json.dumps({"step": step}))
         if final.exists():
             shutil.rmtree(final)
         tmp.rename(final)

@@ -97,7 +97,7 @@ def _compact(preset: str, size: int, batch: int, steps: int, objective: dict[str
         model=ModelConfig(preset=preset),
         optim=OptimConfig(lr_g=6e-4, lr_d=6e-4, beta1=0.9, beta2=0.999, grad_clip=1.0),
         schedule=ScheduleConfig(lr_schedule="cosine", warmup_steps=100),
-        ema=EmaConfig(decay=0.998, start_step=300),
+        ema=EmaConfig(decay=0.998, start_step=300, warmup=False),
         log=LogConfig(every=25, sample_every=500, tensorboard=False),
         checkpoint=CheckpointConfig(every=200, keep=2),
     )
@@ -132,3 +132,13 @@ PRESETS["ctsdg-compact-zoom"] = _zoomed("ctsdg-compact", 6, 3600)
 # a run without a discriminator leaves it out too.
 _MDRN_COMPACT = _compact("mdrn.compact", 128, 8, 4500, {"adversarial": 0, "inter": 0, "intra": 0})
 PRESETS["mdrn-compact"] = replace(_MDRN_COMPACT, data=replace(_MDRN_COMPACT.data, scale_min=1.0, scale_max=2.0))
+
+# The progressive network for scenes: the three stages one after the other (the poster's curriculum), each correcting
+# the previous one's fill, on crops of the scene photos zoomed 1-2x; L1 only, without the (semantic) discriminator.
+# Most steps go to the full-scale stage, which is also by far the most expensive (1/4 and 1/2 cost 1/16 and 1/4).
+_PROGRESSIVE_COMPACT = _compact("progressive.compact", 128, 8, 2800, {"adversarial": 0, "semantic_net": "none"})
+PRESETS["progressive-compact"] = replace(
+    _PROGRESSIVE_COMPACT,
+    data=replace(_PROGRESSIVE_COMPACT.data, scale_min=1.0, scale_max=2.0),
+    schedule=replace(_PROGRESSIVE_COMPACT.schedule, stages="1000,1000,800", per_stage=True),
+)

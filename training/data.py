@@ -120,6 +120,10 @@ class MaskSampler:
                 raise ValueError(f"unknown mask generator {name!r}; available: {sorted(available)} and 'files'")
             self.sources[name] = available[name]
         self.files: list[Path] = []
+        if config.folder and "files" not in self.weights:
+            raise ValueError(
+                f"--mask.folder is set but the mask mix {config.mix!r} does not use it: add files=WEIGHT to --mask.mix"
+            )
         if "files" in self.weights:
             if not config.folder:
                 raise ValueError("the mask mix uses 'files' but --mask.folder is not set")

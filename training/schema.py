@@ -45,11 +45,15 @@ class DataConfig:
 @dataclass
 class MaskConfig:
     mix: str = option(
-        "free_form=0.5,box=0.2,files=0.3",
+        "free_form=0.3,thick=0.3,medium=0.2,deepfill=0.2",
         "Mix of mask sources, ``name=weight`` separated by commas. Names: the generators of "
         "``inpaint_core.masks.generators`` and ``files`` (masks read from ``folder``).",
     )
-    folder: str = option("", "Folder of mask images for ``files`` (e.g. ``shared/data/masks/nvidia_irregular/png``).")
+    folder: str = option(
+        "",
+        "Folder of mask images for ``files``: your own training masks, never the ones you evaluate with (the NVIDIA "
+        "irregular masks of the protocol are a test set).",
+    )
     file_list: str = option("", "Optional text file of mask file names inside ``folder``.")
     invert: bool = option(False, "Mask files are white = hole; set to read black = hole.")
     augment: bool = option(True, "Randomly flip and rotate (multiples of 90 degrees) file masks.")
@@ -94,12 +98,22 @@ class ScheduleConfig:
         'trains the parameters the objective returns for ``objective.stage = k`` and freezes the rest. Empty '
         '= one stage.',
     )
+    per_stage: bool = option(
+        False,
+        "With ``stages``: the warm-up and the decay restart at the first step of every stage (each stage trains "
+        "other parameters, so each gets a whole schedule); otherwise they span the whole run.",
+    )
 
 
 @dataclass
 class EmaConfig:
     decay: float = option(0.999, "Keep an exponential moving average of the generator's weights (0 disables it).")
     start_step: int = option(0, "Start averaging after this many steps (copy the weights until then).")
+    warmup: bool = option(
+        True,
+        "Cap the decay ``n`` steps after ``start_step`` at ``(1 + n) / (10 + n)``, so that a short run's average is "
+        "of its trained weights, not its initial ones (the bundled models' presets were trained without it).",
+    )
 
 
 @dataclass
@@ -143,7 +157,11 @@ class HubConfig:
         "done.",
     )
     private: bool = option(False, "Make the Hub repo private.")
-    license: str = option("apache-2.0", "Licence written into the model card.")
+    license: str = option(
+        "",
+        "Licence of the weights in the model card (a Hub licence id). Empty: the terms of the training data when it "
+        "is a known set (UTKFace, CelebA, Places: research use only), else \"other\" with a note to state them.",
+    )
     data_description: str = option("", "A sentence about the training data for the model card.")
 
 

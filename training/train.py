@@ -30,9 +30,10 @@ from inpaint_core.models.base import InpaintModel
 from training.checkpoint import list_checkpoints, load_checkpoint, resolve_resume, save_checkpoint
 from training.cli import parse_args
 from training.data import InpaintingDataset, MaskSampler, make_loader
+from training.data_terms import card_license
 from training.ema import Ema
 from training.objectives import build_objective
-from training.publish import push_folder, write_model_folder
+from training.publish import PublishError, check_hub_access, push_command, push_folder, write_model_folder
 from training.samples import sample_grid
 from training.schema import TrainConfig, config_to_dict
 
@@ -50,10 +51,16 @@ def build_generator(config: TrainConfig) -> InpaintModel:
 
 def lr_factor(step: int, config: TrainConfig) -> float:
     """The learning-rate multiplier at ``step`` (a pure function of the step, so resuming restores it exactly)."""
-    warmup = config.schedule.warmup_steps
+    warmup, length = config.schedule.warmup_steps, config.steps
+    stages = config.stage_steps()
+    if stages and config.schedule.per_stage:  # the schedule of the stage's own steps (the last one runs to the end)
+        index = stage_at(step, stages)
+        begin = sum(stages[:index])
+        end = config.steps if index == len(stages) - 1 else begin + stages[index]
+        step, length = step - begin, end - begin
     if step < warmup:
         return (step + 1) / warmup
-    progress = (step - warmup) / max(1, config.steps - warmup)
+    progress = (step - warmup) / max(1, length - warmup)
     kind = config.schedule.lr_schedule
     if kind == "linear":
         return max(0.0, 1 - progress)
@@ -160,6 +167,12 @@ def train(config: TrainConfig) -> Path:
     )
     main = accelerator.is_main_process
     device = accelerator.device
+    if main and config.hub.push_to_hub:  # fail now, not after hours of training
+        try:
+            account = check_hub_access(config.hub.push_to_hub)
+        except PublishError as error:
+            raise SystemExit(f"error: --push_to_hub: {error}") from None
+        print(f"will push to {config.hub.push_to_hub} as {account} at the end")
     torch.manual_seed(config.seed)  # same initial weights on every process
 
     model = build_generator(config).to(device)
@@ -178,7 +191,7 @@ def train(config: TrainConfig) -> Path:
     stages = config.stage_steps()
     if stages and not hasattr(objective, "stage"):
         raise SystemExit(f"--schedule.stages is set but the {model.family} objective has no stages")
-    ema = Ema(model, config.ema.decay, config.ema.start_step) if config.ema.decay > 0 else None
+    ema = Ema(model, config.ema.decay, config.ema.start_step, config.ema.warmup) if config.ema.decay > 0 else None
 
     opt_g = torch.optim.Adam(
         model.parameters(),
@@ -263,7 +276,7 @@ def train(config: TrainConfig) -> Path:
             bar.set_postfix(g=f"{scalars['loss/g']:.3f}", d=f"{scalars['loss/d']:.3f}")
         if config.log.tensorboard and main and done % config.log.every == 0:
             accelerator.log(scalars, step=done)
-        if main and config.log.sample_every and done % config.log.sample_every == 0:
+        if main and config.log.sample_every and (done % config.log.sample_every == 0 or done == config.steps):
             _write_samples(accelerator, config, ema.model if ema else model, preview, done)
         if config.checkpoint.every and done % config.checkpoint.every == 0 and done < config.steps:
             save_checkpoint(accelerator, output_dir, done, model, ema, discriminator, config.checkpoint.keep)
@@ -279,21 +292,40 @@ def train(config: TrainConfig) -> Path:
     table = _evaluate(accelerator, config, exported, config.steps) if config.eval.images else ""
     if main:
         data = config.hub.data_description or f"{config.data.root} {config.data.file_list}".strip()
+        hub_license, license_text = card_license(config.hub.license, config.data.root)
         write_model_folder(
             exported,
             final,
             steps=config.steps,
             data=data,
-            license=config.hub.license,
+            license=hub_license,
+            license_text=license_text,
             train_config=config_to_dict(config),
             eval_table=table,
         )
-        if config.hub.push_to_hub:
-            url = push_folder(final, config.hub.push_to_hub, private=config.hub.private)
-            print(f"pushed to {url}")
+        print(f"final weights: {final / 'model.safetensors'} (model card: {final / 'README.md'})")
+        print(f"  use them: inpaint_core.load_model({str(final / 'model.safetensors')!r})")
+    pushed = _push(config, final) if main and config.hub.push_to_hub else True
     accelerator.wait_for_everyone()
     accelerator.end_training()
+    if not pushed:
+        raise SystemExit(1)
     return final
+
+
+def _push(config: TrainConfig, final: Path) -> bool:
+    """Upload ``final`` to the run's Hub repo; on failure say so in a few lines (the weights stay saved)."""
+    try:
+        url = push_folder(final, config.hub.push_to_hub, private=config.hub.private)
+    except PublishError as error:
+        print(
+            f"error: {error}\nThe model is saved in {final}. Push it again with:\n"
+            f"  {push_command(final, config.hub.push_to_hub, config.hub.private)}",
+            file=sys.stderr,
+        )
+        return False
+    print(f"pushed to {url}")
+    return True
 
 
 def _write_samples(

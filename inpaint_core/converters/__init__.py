@@ -16,6 +16,8 @@ from ..registry import get_family
 from ..weights import load_state_dict_strict, save_model
 from .ctsdg import convert_official
 from .deepfill import convert_deepfill
+from .lama import convert_lama
+from .migan import convert_migan
 from .psp import convert_psp_checkpoint
 
 
@@ -23,13 +25,15 @@ from .psp import convert_psp_checkpoint
 class Converter:
     #: ``convert(path, **config_overrides) -> (state_dict, config)``.
     convert: Callable[..., tuple[dict[str, Any], Any]]
-    #: The preset whose config the converter starts from.
+    #: The preset whose config the converter starts from (the file is stamped with the preset its config equals).
     preset: str
 
 
 CONVERTERS: dict[str, Converter] = {
     "ctsdg": Converter(convert_official, "celeba"),
     "deepfill": Converter(convert_deepfill, "places2"),
+    "lama": Converter(convert_lama, "big-lama"),
+    "migan": Converter(convert_migan, "places2-512"),
     "psp": Converter(convert_psp_checkpoint, "ffhq"),
 }
 
@@ -44,6 +48,7 @@ def convert_checkpoint(family: str, src: str | Path, dst: str | Path, **config_o
     if not src.is_file():
         raise WeightsError(f"checkpoint {src} does not exist")
     state, config = converter.convert(src, **config_overrides)
-    model = spec.model_cls(config, preset=converter.preset)
+    preset = next((name for name, known in spec.presets.items() if known == config), converter.preset)
+    model = spec.model_cls(config, preset=preset)
     load_state_dict_strict(model, state, source=f"converted {src}")
     return save_model(model, dst)

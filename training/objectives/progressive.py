@@ -7,7 +7,9 @@ patch discriminator is fully convolutional and is kept across stages.
 
 Per stage, at the stage's size: DeepFillv2's L1 on coarse and refined outputs against the area-downsampled real image
 (``l1``, 1) and the hinge GAN loss of :class:`SemanticPatchGAN` on the composite (``adversarial``; the poster
-gives no value, 0.1 as in OpenMMLab's DeepFillv2 is our default).
+gives no value, 0.1 as in OpenMMLab's DeepFillv2 is our default). ``semantic_net="none"`` replaces it with DeepFillv2's
+plain SN-PatchGAN (no semantic branch, for machines without the VGG16 weights); ``adversarial=0`` trains with the L1
+terms only and never runs a discriminator.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch.nn.functional as F
 
 from inpaint_core.models.progressive import ProgressiveConfig
 
-from ..discriminators.patch_gan import SN_PATCH_WIDTHS, SemanticPatchGAN, semantic_network
+from ..discriminators.patch_gan import SN_PATCH_WIDTHS, SemanticPatchGAN, SNPatchGAN, semantic_network
 from ..vgg import DEFAULT_VGG16_WEIGHTS
 from .adversarial import hinge_d_loss, hinge_g_loss
 from .base import GanObjective
@@ -37,7 +39,7 @@ class ProgressiveOptions:
     l1: float = 1.0
     #: Weight of the hinge GAN loss.
     adversarial: float = 0.1
-    #: The frozen semantic network of the discriminator, the layer it is tapped at, and its weights.
+    #: The frozen semantic network of the discriminator ("none": the plain SN-PatchGAN), its tapped layer and weights.
     semantic_net: str = "vgg16"
     semantic_layer: str = "relu4_3"
     semantic_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS
@@ -58,11 +60,16 @@ class ProgressiveObjective(GanObjective):
             raise ValueError(f"semantic_condition must be one of {CONDITIONS}, got {options.semantic_condition!r}")
         self.num_stages = len(config.scales)
         self.stage = self.num_stages - 1 if options.stage is None else options.stage
-        semantic = semantic_network(options.semantic_net, options.semantic_layer, options.semantic_weights,
-                                    options.allow_random_semantic)
-        self.discriminator = SemanticPatchGAN(semantic, 4, tuple(options.discriminator_widths))
+        self.semantic = options.semantic_net != "none"
+        if self.semantic:
+            semantic = semantic_network(options.semantic_net, options.semantic_layer, options.semantic_weights,
+                                        options.allow_random_semantic)
+            self.discriminator: torch.nn.Module = SemanticPatchGAN(semantic, 4, tuple(options.discriminator_widths))
+        else:
+            self.discriminator = SNPatchGAN(4, tuple(options.discriminator_widths))
         self.gan_weight, self.l1_weight = options.adversarial, options.l1
         self.condition = options.semantic_condition
+        self.trains_discriminator = options.adversarial != 0
 
     @property
     def stage(self) -> int:
@@ -78,6 +85,8 @@ class ProgressiveObjective(GanObjective):
         return model.stages[self.stage].parameters()
 
     def _score(self, image: torch.Tensor, hole: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        if not self.semantic:
+            return self.discriminator(image, hole)
         return self.discriminator(image, hole, real if self.condition == "gt" else None)
 
     def generator_step(self, model, image: torch.Tensor, hole: torch.Tensor):
@@ -87,7 +96,7 @@ class ProgressiveObjective(GanObjective):
         target = F.adaptive_avg_pool2d(x, refined.shape[-2:])
         l1 = coarse_refined_l1(target, coarse, refined)
         fake = refined * small_hole + target * (1 - small_hole)
-        gan = hinge_g_loss(self._score(fake, small_hole, target))
+        gan = hinge_g_loss(self._score(fake, small_hole, target)) if self.trains_discriminator else l1.new_zeros(())
         total = self.l1_weight * l1 + self.gan_weight * gan
         prediction = (refined + 1) / 2
         outputs = {

@@ -1,0 +1,76 @@
+"""The ``auto`` model choice: the strongest network that is ready, or downloadable when online, for the content.
+
+``auto`` (scenes, objects) and ``auto-face`` (faces) are names a host offers next to the real ones, never a silent
+swap of a model the user picked. The ranking is a judgement from published results, not measured here (the Hub
+weights could not be downloaded where this was written; see docs/lama.md and docs/migan.md):
+
+- ``lama-big`` first: big-lama (51 M parameters) fills large holes at any resolution (its Fourier convolutions see
+  the whole image); it is the default erase model of IOPaint and Krita's AI Diffusion peers.
+- ``migan-places2-512`` next: MI-GAN (6 M parameters) is an order of magnitude faster, at a fixed 512.
+- the bundled :data:`~inpaint_core.catalog.DEFAULT_MODEL` last: it always works offline.
+
+Faces use the same order: both Places2 networks fill faces far better than a Telea-like blur, and the face networks
+we can load by name are no stronger on their own (pSp alone regenerates the whole face, ``docs/faces.md``; the
+MI-GAN FFHQ network is not on the Hub in a PyTorch layout, so it is loaded from a converted file by path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from .catalog import DEFAULT_MODEL, WeightsEntry, get_weights_entry
+from .errors import InputError
+from .hub import BUNDLED_DIR, cached_weights, endpoint, is_offline
+
+#: The names a host offers for the automatic choice, and the content each one is for.
+AUTO_NAMES = {"auto": "scene", "auto-face": "face"}
+RANKING = {
+    "scene": ("lama-big", "migan-places2-512"),
+    "face": ("lama-big", "migan-places2-512"),
+}
+_WHY = {
+    "lama-big": "big-lama, the strongest network for large holes at any size",
+    "migan-places2-512": "MI-GAN 512, a strong and fast network",
+}
+
+
+def is_ready(entry: WeightsEntry, extra_dirs: Iterable[str | Path] = ()) -> bool:
+    """True when ``entry`` loads without a download: bundled, in a models folder, converted, or in the HF cache."""
+    if entry.bundled is not None:
+        return (BUNDLED_DIR / entry.bundled).is_file()
+    return cached_weights(entry, extra_dirs) is not None
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """True when the Hub endpoint answers at all (one request, no retries): "online" for the automatic choice, so
+    that a machine without a network falls back at once instead of after the client's retries."""
+    from huggingface_hub.utils import get_session
+
+    try:
+        get_session().head(endpoint(), timeout=timeout)
+    except Exception:  # noqa: BLE001 - any transport error means: not reachable now
+        return False
+    return True
+
+
+def choose_model(kind: str = "scene", *, models_dirs: Iterable[str | Path] = (),
+                 offline: bool | None = None) -> tuple[str, str]:
+    """``(name, reason)``: the first ranked model for ``kind`` that is ready, or, when online (not ``offline`` and
+    the Hub answers), the first ranked one (it will be downloaded); else the bundled default with a one-line
+    notice."""
+    if kind not in RANKING:
+        raise InputError(f"kind must be one of {sorted(RANKING)}, got {kind!r}")
+    offline = is_offline() if offline is None else offline
+    extra = list(models_dirs)
+    ranked = [get_weights_entry(name) for name in RANKING[kind]]
+    for entry in ranked:
+        if is_ready(entry, extra):
+            return entry.name, f"auto ({kind}): {entry.name}, {_WHY[entry.name]}, ready on this machine"
+    if not offline and hub_reachable():
+        entry = ranked[0]
+        why = f"auto ({kind}): {entry.name}, {_WHY[entry.name]}; downloading it."
+        return entry.name, f"{why} {entry.download_notice()}"
+    missing = ", ".join(RANKING[kind])
+    return DEFAULT_MODEL, (f"auto ({kind}): offline (or the Hub did not answer) and none of {missing} is "
+                           f"downloaded, so the bundled {DEFAULT_MODEL} runs (a small network: expect a smooth fill)")

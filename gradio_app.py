@@ -708,7 +708,13 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
-demo = build_demo()
+def __getattr__(name: str) -> gr.Blocks:
+    """``gradio_app.demo``, built on first use: importing the module only defines things (no UI, no example files)."""
+    if name != "demo":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()["demo"] = built = build_demo()
+    return built
 
-if __name__ == "__main__":
-    demo.launch(**LAUNCH_OPTIONS)
+
+if __name__ == "__main__":  # ``python gradio_app.py``, as the Space runs it
+    build_demo().launch(**LAUNCH_OPTIONS)

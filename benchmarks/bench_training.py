@@ -23,14 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import inpaint_core as ic  # noqa: E402
 from inpaint_core.registry import families  # noqa: E402
-from training.config import parse_literal  # noqa: E402
+from training.cli import parse_literal  # noqa: E402
+from training.objectives import OBJECTIVES, build_objective  # noqa: E402
 from training.train import gan_step  # noqa: E402
 
 
 def _presets(which: list[str], only: list[str]) -> list[tuple[str, str]]:
     chosen = []
     for family in families().values():
-        if family.objective is None or (only and family.name not in only):
+        if family.name not in OBJECTIVES or (only and family.name not in only):
             continue
         full = next((p for p in family.presets if p != "tiny"), None)
         for kind in which:
@@ -47,8 +48,7 @@ def measure(
     torch.manual_seed(0)
     model = ic.build_model(name).train().to(accelerator.device)
     size = model.working_size if model.fixed_size else size
-    family = ic.registry.get_family(model.family)
-    objective = family.objective(model.config, **options).to(accelerator.device)
+    objective = build_objective(model.family, model.config, options).to(accelerator.device)
     g_params = [p for p in model.parameters() if p.requires_grad]
     d_params = [p for p in objective.discriminator.parameters() if p.requires_grad]
     opt_g, opt_d = accelerator.prepare(torch.optim.Adam(g_params, 1e-4), torch.optim.Adam(d_params, 1e-4))

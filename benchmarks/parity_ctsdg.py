@@ -135,7 +135,7 @@ def main() -> int:
     pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().div(255)  # as ToTensor
     hole = ref["hole"]
     with torch.inference_mode():
-        outputs = model.predict_outputs(pixels, hole)
+        outputs = model.predict_unhidden(pixels, hole)
         edge, gray = structure_maps(pixels, model.config.preprocessing, model.config.canny_sigma)
     composite = pixels * (1 - hole) + outputs["image"] * hole
     rows = {

@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from .auto import AUTO_NAMES, choose_model
 from .catalog import DEFAULT_MODEL, catalog
+from .converters import convert_checkpoint
 from .errors import UnknownModelError, WeightsError
 from .hub import resolve_weights
 from .models.base import InpaintModel
-from .registry import build_model, get_family, is_preset_name, preset_names, split_preset_name
-from .weights import load_model_file, load_state_dict_strict, save_model
+from .registry import build_model, is_preset_name, preset_names, split_preset_name
+from .weights import load_model_file
 
 
 def list_models(kind: str = "all") -> list[str]:
@@ -92,16 +92,4 @@ def load_auto(
     return model, reason
 
 
-def convert_checkpoint(family: str, src: str | Path, dst: str | Path, **config_overrides: Any) -> Path:
-    """Convert an official release checkpoint of ``family`` into one of our safetensors files at ``dst``."""
-    spec = get_family(family)
-    if spec.converter is None:
-        raise WeightsError(f"family {family!r} has no official checkpoint to convert")
-    src = Path(src)
-    if not src.is_file():
-        raise WeightsError(f"checkpoint {src} does not exist")
-    state, config = spec.converter(src, **config_overrides)
-    preset = next((name for name, known in spec.presets.items() if known == config), spec.converter_preset)
-    model = spec.model_cls(config, preset=preset)
-    load_state_dict_strict(model, state, source=f"converted {src}")
-    return save_model(model, dst)
+__all__ = ["convert_checkpoint", "list_models", "load_auto", "load_model", "ready_models"]

@@ -18,27 +18,32 @@ Faces whose box holds no hole are skipped; holes outside every face box are left
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from . import boxes
+from .boxes import Box
 from .errors import InpaintError, InputError
 from .image_ops import prepare_inputs
 from .models.base import InpaintModel
+from .models.prefill import PREFILL_RADIUS
 from .options import ALIGNED_MARGIN, FaceOptions, InpaintOptions
-from .pipeline import InpaintResult, inpaint_detailed
+from .pipeline import InpaintResult, inpaint_prepared
 
 #: Upward shift of the aligned square's centre from the detection's centre, in box sides.
 CENTER_SHIFT = 0.08
 #: Images are scaled down to at most this side for detection (speed); boxes are scaled back.
 DETECTION_SIDE = 1024
-
-Box = tuple[int, int, int, int]  # (top, left, bottom, right), exclusive ends; may reach outside the image
-
+#: The cascade's search: the scale step between window sizes, the neighbouring detections a face needs (OpenCV's
+#: usual values), and the smallest window side in pixels at the detection scale.
+SCALE_STEP = 1.1
+MIN_NEIGHBOURS = 5
+MIN_DETECTION_SIDE = 8
+#: A detection with at least this fraction of its area inside a larger kept one is dropped (a face inside a face).
+NESTED_OVERLAP = 0.5
 
 def inpaint_faces(
     model: InpaintModel,
@@ -72,7 +77,7 @@ def inpaint_faces(
         if not binary[index].any():
             continue
         if face_options.assume_aligned:
-            boxes = [_square_around(image.shape[-2:])]
+            found = [boxes.square_around(*image.shape[-2:])]
         else:
             detections = detect_faces(image[index], binary[index], min_face=face_options.min_face)
             if not detections:
@@ -80,8 +85,8 @@ def inpaint_faces(
                     f"no face found in image {index}; if it is already an aligned face (face filling the frame), "
                     "pass assume_aligned=True, or use inpaint_core.inpaint() for a general image"
                 )
-            boxes = [aligned_box(detection, face_options.margin) for detection in detections]
-        for box in boxes:
+            found = [aligned_box(detection, face_options.margin) for detection in detections]
+        for box in found:
             _inpaint_box(model, result, index, soft[index : index + 1], binary[index : index + 1], box,
                          pipeline_options)
     return result
@@ -96,17 +101,18 @@ def detect_faces(image: torch.Tensor, hole: torch.Tensor | None = None, min_face
     gray = cv2.cvtColor((image.detach().float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy(),
                         cv2.COLOR_RGB2GRAY)
     if hole is not None and hole.any():
-        gray = cv2.inpaint(gray, (hole[0] > 0).byte().cpu().numpy(), 5, cv2.INPAINT_TELEA)
+        gray = cv2.inpaint(gray, (hole[0] > 0).byte().cpu().numpy(), PREFILL_RADIUS, cv2.INPAINT_TELEA)
     scale = min(1.0, DETECTION_SIDE / max(gray.shape))
     if scale < 1:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    size = max(8, round(min_face * scale))
-    found = _cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(size, size))
-    boxes = sorted(((round(y / scale), round(x / scale), round((y + h) / scale), round((x + w) / scale))
-                    for x, y, w, h in np.asarray(found).reshape(-1, 4)), key=_area, reverse=True)
+    size = max(MIN_DETECTION_SIDE, round(min_face * scale))
+    found = _cascade().detectMultiScale(gray, scaleFactor=SCALE_STEP, minNeighbors=MIN_NEIGHBOURS,
+                                        minSize=(size, size))
+    detections = sorted(((round(y / scale), round(x / scale), round((y + h) / scale), round((x + w) / scale))
+                         for x, y, w, h in np.asarray(found).reshape(-1, 4)), key=_area, reverse=True)
     kept: list[Box] = []
-    for box in boxes:
-        if all(_overlap(box, other) < 0.5 * _area(box) for other in kept):
+    for box in detections:
+        if all(_overlap(box, other) < NESTED_OVERLAP * _area(box) for other in kept):
             kept.append(box)
     return kept
 
@@ -121,37 +127,24 @@ def aligned_box(detection: Box, margin: float = ALIGNED_MARGIN) -> Box:
     return round(center_y) - half, round(center_x) - half, round(center_y) + half, round(center_x) + half
 
 
-def _square_around(shape: Sequence[int]) -> Box:
-    """The smallest square centred on an image of ``shape`` (H, W) that holds all of it."""
-    height, width = shape
-    side = max(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    return top, left, top + side, left + side
-
-
 def _inpaint_box(model, result: InpaintResult, index: int, soft, binary, box: Box, options) -> None:
     """Inpaint one square box (padded by edge replication where it leaves the image) and paste back its hole."""
     height, width = result.image.shape[-2:]
-    top, left, bottom, right = box
-    inside = max(0, top), max(0, left), min(height, bottom), min(width, right)
-    if inside[0] >= inside[2] or inside[1] >= inside[3]:
+    if boxes.is_empty(boxes.clip(box, height, width)):
         return
-    window = (slice(None), slice(None), slice(inside[0], inside[2]), slice(inside[1], inside[3]))
-    todo = binary[window] * (1 - result.hole[index : index + 1][window])  # filled earlier = known now
-    if not todo.any():
+    todo = binary * (1 - result.hole[index : index + 1])  # filled earlier = known now
+    if not boxes.window(todo, box).any():
         return
-    pads = (inside[1] - left, right - inside[3], inside[0] - top, bottom - inside[2])
-    crop = F.pad(result.image[index : index + 1][window], pads, mode="replicate")
-    crop_hole = F.pad(soft[window] * todo, pads)
-    filled = inpaint_detailed(model, crop, crop_hole, **options)
-    unpad = (slice(None), slice(None), slice(pads[2], pads[2] + inside[2] - inside[0]),
-             slice(pads[0], pads[0] + inside[3] - inside[1]))
-    result.image[index : index + 1][window] = filled.image[unpad]
-    result.hole[index : index + 1][window] = torch.maximum(result.hole[index : index + 1][window], filled.hole[unpad])
+    crop = boxes.crop(result.image[index : index + 1], box)
+    crop_hole = boxes.crop(soft * todo, box, "constant")
+    filled = inpaint_prepared(model, crop, crop_hole, **options)
+    boxes.window(result.image[index : index + 1], box).copy_(boxes.uncrop(filled.image, box, height, width))
+    done = boxes.window(result.hole[index : index + 1], box)
+    done.copy_(torch.maximum(done, boxes.uncrop(filled.hole, box, height, width)))
     for name, value in filled.extras.items():
         canvas = result.extras.setdefault(name, result.image.new_zeros((result.image.shape[0], value.shape[1],
                                                                          height, width)))
-        canvas[index : index + 1][window] = value[unpad]
+        boxes.window(canvas[index : index + 1], box).copy_(boxes.uncrop(value, box, height, width))
 
 
 def detection_available() -> bool:

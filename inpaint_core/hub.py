@@ -1,4 +1,4 @@
-"""Resolution of weights names to local files, in DESIGN.md's order.
+"""Resolution of weights names to local files, in this order:
 
 1. an explicit path to a file;
 2. the models folders (ComfyUI's ``models/inpaint``, the folders passed in, ``INPAINT_MODELS_DIR``), by catalog name;
@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .catalog import BUNDLED_DIR, WeightsEntry, catalog, get_weights_entry
+from .converters import convert_checkpoint
 from .errors import UnknownModelError, WeightsError
 
 #: The Hub's rules: each part at most 96 characters; revisions are branch names, tags or commit hashes.
@@ -163,8 +164,6 @@ def _resolve_entry(entry: WeightsEntry, dirs: list[Path], offline: bool, progres
     downloaded = _hub_file(entry.repo_id, entry.filename, entry.revision, entry.sha256, offline, hint, progress)
     if entry.source_format == "safetensors":
         return downloaded
-    from .api import convert_checkpoint  # a converter needs the model registry
-
     try:
         return convert_checkpoint(entry.source_format, downloaded, converted_dir() / entry.local_filename)
     except WeightsError as error:  # a file that does not convert would fail the same way on every later load

@@ -21,15 +21,17 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .boxes import context_box, scale_hole, scale_image
 from .errors import InputError
 from .image_ops import keep_grayscale, output_buffer, prepare_inputs
 from .masks.ops import bounding_boxes, feather, grow, hole_extent
 from .models.base import InpaintModel
-from .models.opencv_engines import opencv_fill
 from .options import InpaintOptions
 
 #: Sides above this are refused by the ``original`` strategy for learned networks (use ``crop`` or ``resize``).
 MAX_ORIGINAL_SIDE = 2048
+#: Hole regions closer than ``margin / MERGE_DIVISOR`` pixels share one crop.
+MERGE_DIVISOR = 4
 
 Progress = Callable[[int, int], None]
 
@@ -70,14 +72,30 @@ def inpaint_detailed(
     raising from it cancels the run. A mask without any hole returns the image unchanged, whatever its size.
     """
     options = InpaintOptions.resolve(options, strategy=strategy, **overrides)
-    strategy, margin, feather_pixels = options.strategy, options.margin, options.feather_pixels
     given = image
     image, soft = prepare_inputs(image, hole)
+    return inpaint_prepared(model, image, soft, options, generator, progress, given=given)
+
+
+def inpaint_prepared(
+    model: InpaintModel,
+    image: torch.Tensor,
+    soft: torch.Tensor,
+    options: InpaintOptions,
+    generator: torch.Generator | None = None,
+    progress: Progress | None = None,
+    given: object = None,
+) -> InpaintResult:
+    """:func:`inpaint_detailed` of an image and soft hole as :func:`prepare_inputs` returns them, with resolved
+    ``options`` (the face path converts its input once and calls this for each face crop). ``given``: what the caller
+    passed to :func:`prepare_inputs`, so that the result is written in place only where that made a copy (default:
+    ``image`` itself, which is then never written to)."""
+    strategy, margin, feather_pixels = options.strategy, options.margin, options.feather_pixels
     binary = soft >= options.threshold
     empty, full = hole_extent(binary)
     if full.any():
         raise InputError("the mask covers the whole image: there are no known pixels to inpaint from")
-    result = InpaintResult(output_buffer(image, given), binary, {})
+    result = InpaintResult(output_buffer(image, image if given is None else given), binary, {})
     if empty.all():
         _report(progress, 1, 1)
         return result
@@ -137,27 +155,13 @@ def _run_crops(runner, image, binary, margin, result, progress) -> None:
 
 def region_boxes(binary: torch.Tensor, margin: int, square: bool = False) -> list[tuple[int, int, int, int]]:
     """The ``crop`` strategy's boxes for one ``[H, W]`` hole mask, in order: each connected region (regions closer
-    than about ``margin / 4`` merged) grown by ``margin`` pixels of context, kept inside the image, and square when the
-    image allows (always for ``square``: networks of a fixed size)."""
+    than about ``margin / MERGE_DIVISOR`` merged) grown by ``margin`` pixels of context, kept inside the image, and
+    square when the image allows (always for ``square``: networks of a fixed size)."""
     height, width = binary.shape
     return [
-        _context_box(box, margin, height, width, square)
-        for box in bounding_boxes(binary, merge_distance=max(1, margin // 4))
+        context_box(box, margin, height, width, square)
+        for box in bounding_boxes(binary, merge_distance=max(1, margin // MERGE_DIVISOR))
     ]
-
-
-def _context_box(box, margin, height, width, square) -> tuple[int, int, int, int]:
-    """The region's box grown by ``margin``, made square (when the image allows) and kept inside the image."""
-    top, left, bottom, right = box
-    side_h, side_w = bottom - top + 2 * margin, right - left + 2 * margin
-    side = max(side_h, side_w)
-    side_h, side_w = min(side, height), min(side, width)
-    if square and side_h != side_w:
-        side_h = side_w = min(side_h, side_w)
-    center_y, center_x = (top + bottom) / 2, (left + right) / 2
-    new_top = int(min(max(0, round(center_y - side_h / 2)), height - side_h))
-    new_left = int(min(max(0, round(center_x - side_w / 2)), width - side_w))
-    return new_top, new_left, new_top + side_h, new_left + side_w
 
 
 class _Runner:
@@ -200,20 +204,21 @@ class _Runner:
         else:
             scale = size / max(height, width)
             target_h, target_w = max(1, round(height * scale)), max(1, round(width * scale))
-        net_image = _resize(crop * (1 - hole), target_h, target_w, "image")
-        net_hole = _resize(hole, target_h, target_w, "hole")
+        net_image = scale_image(network_input(crop, hole), target_h, target_w)
+        net_hole = scale_hole(hole, target_h, target_w)
         multiple = model.size_multiple
         pad_h, pad_w = -target_h % multiple, -target_w % multiple
         if pad_h or pad_w:
             mode = "reflect" if pad_h < target_h and pad_w < target_w else "replicate"
             net_image = F.pad(net_image, (0, pad_w, 0, pad_h), mode=mode)
             net_hole = F.pad(net_hole, (0, pad_w, 0, pad_h))
-        net_image = network_input(model, net_image, net_hole)
+        if (target_h, target_w) != (height, width):  # the hole grew where scaling mixed hole and known pixels
+            net_image = network_input(net_image, net_hole)
         outputs = model.predict_outputs(
             net_image.to(model.device, model.dtype), net_hole.to(model.device, model.dtype), self.generator
         )
         return {
-            name: _resize(value.float()[..., :target_h, :target_w].to(crop.device), height, width, "image")
+            name: scale_image(value.float()[..., :target_h, :target_w].to(crop.device), height, width)
             for name, value in outputs.items()
         }
 
@@ -227,24 +232,10 @@ def blend_weight(binary: torch.Tensor, soft: torch.Tensor, feather_pixels: float
     return weight
 
 
-def network_input(model: InpaintModel, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """What ``model`` is shown of ``image``: never what is under the hole, which is zeroed, or Telea-filled for models
-    whose ``hole_fill`` asks for it (CTSDG, whose Canny edges would otherwise trace the hole's outline)."""
-    hidden = image * (1 - hole)
-    return torch.lerp(hidden, opencv_fill(hidden, hole), hole) if model.hole_fill == "telea" else hidden
-
-
-def _resize(tensor: torch.Tensor, height: int, width: int, kind: str) -> torch.Tensor:
-    if tensor.shape[-2:] == (height, width):
-        return tensor
-    if kind == "hole":  # a pixel is a hole at the new size if any hole pixel contributed to it
-        shrinking = height <= tensor.shape[-2] and width <= tensor.shape[-1]
-        mode = {"mode": "area"} if shrinking else {"mode": "bilinear", "align_corners": False}
-        return (F.interpolate(tensor, size=(height, width), **mode) > 0).to(tensor.dtype)
-    antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
-    return F.interpolate(
-        tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias
-    ).clamp(0, 1)
+def network_input(image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """What a network is shown of ``image``: never what is under the hole, which is zeroed. What a model puts there
+    instead (CTSDG's and the compact presets' Telea fill) is the model's business."""
+    return image * (1 - hole)
 
 
 def match_colors(

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .boxes import scale_hole, scale_image
 from .errors import InputError
 from .image_ops import as_image_batch, prepare_inputs
 from .models.base import InpaintModel
-from .models.opencv_engines import opencv_fill
-from .pipeline import _resize, blend_weight, inpaint, match_colors, region_boxes
+from .models.prefill import opencv_fill
+from .pipeline import blend_weight, inpaint, match_colors, region_boxes
 
 Box = tuple[int, int, int, int]  # (top, left, bottom, right), exclusive ends, inside the image
 PREFILLS = ("none", "telea", "navier-stokes", "neutral")
@@ -89,8 +90,8 @@ def crop_regions(
     crops, holes = [], []
     for region in regions:
         window = _window(region)
-        crops.append(_pad(_resize(filled[window], *region.scaled, "image"), canvas, "replicate"))
-        holes.append(_pad(_resize(binary[window].to(image.dtype), *region.scaled, "hole"), canvas, "constant"))
+        crops.append(_pad(scale_image(filled[window], *region.scaled), canvas, "replicate"))
+        holes.append(_pad(scale_hole(binary[window].to(image.dtype), *region.scaled), canvas, "constant"))
     return torch.cat(crops), torch.cat(holes), StitchRecord(image, soft, binary, regions, canvas)
 
 
@@ -111,13 +112,13 @@ def stitch_regions(
     if abs(crops.shape[-2] / crops.shape[-1] - height / width) > 0.02 * height / width:
         raise InputError(f"the processed crops are {crops.shape[-2]}x{crops.shape[-1]}, the crops were "
                          f"{height}x{width}: scale them uniformly (or not at all) between Crop and Stitch")
-    crops = _resize(crops, height, width, "image")
+    crops = scale_image(crops, height, width)
     result = record.image.clone()
     pasted = torch.zeros_like(record.binary)
     for crop, region in zip(crops, record.regions):
         window = _window(region)
         box_h, box_w = region.box[2] - region.box[0], region.box[3] - region.box[1]
-        back = _resize(crop[None, :, : region.scaled[0], : region.scaled[1]], box_h, box_w, "image")
+        back = scale_image(crop[None, :, : region.scaled[0], : region.scaled[1]], box_h, box_w)
         known, binary = result[window], record.binary[window]
         if color_match:
             back = match_colors(back, record.image[window], binary.to(back.dtype))

@@ -1,21 +1,18 @@
 """Registry of network families and their named presets (``family.preset``).
 
 Each model module registers its family at import (``inpaint_core.models`` imports them all). A family couples a frozen
-config dataclass, the model class built from it, named presets and, where an official release exists, a converter
-from that release's checkpoint to our state-dict layout.
+config dataclass, the model class built from it and named presets. Converters of official checkpoints are found by
+family name in :mod:`inpaint_core.converters`, training objectives in ``training.objectives``: neither is imported by
+a model.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import UnknownModelError
-
-#: Converts an official checkpoint file to ``(state_dict, config)`` of ours; called with config overrides.
-Converter = Callable[..., "tuple[dict[str, Any], Any]"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
@@ -27,11 +24,6 @@ class Family:
     model_cls: type
     presets: dict[str, Any]
     needs_weights: bool = True
-    converter: Converter | None = None
-    #: Preset whose config the converter starts from.
-    converter_preset: str | None = None
-    #: Builds the training objective (``losses.objective.GanObjective``) from a model config and keyword options.
-    objective: Callable[..., Any] | None = None
     description: str = ""
 
 

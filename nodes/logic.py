@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ..inpaint_core import (
     AUTO_NAMES,
     DEFAULT_MODEL,
     InpaintError,
     InputError,
+    boxes,
     build_model,
     list_models,
     load_auto,
@@ -29,6 +29,7 @@ from ..inpaint_core import (
     load_model_file,
     ready_models,
 )
+from ..inpaint_core.boxes import Box
 from ..inpaint_core.examples import example
 from ..inpaint_core.faces import aligned_box, detect_faces
 from ..inpaint_core.hub import parse_repo_id
@@ -46,7 +47,6 @@ Progress = Callable[[int, int], None]
 LOG = logging.getLogger("inpaint_gan")
 #: ``original`` warns when the network sees more than this many times its working size's pixels.
 ORIGINAL_WARNING_FACTOR = 4
-Box = tuple[int, int, int, int]  # (top, left, bottom, right), exclusive ends
 
 PREFILL_METHODS = ("telea", "navier-stokes", "neutral")
 _OPENCV_PRESETS = {"telea": "opencv.telea", "navier-stokes": "opencv.ns"}
@@ -342,24 +342,25 @@ def crop_faces(
     face_options = FaceOptions.resolve(face_options)
     assume_aligned, margin, min_face = face_options.assume_aligned, face_options.margin, face_options.min_face
     core_image, hole = prepare_inputs(image_to_core(image), mask_to_core(mask))
-    boxes: list[tuple[int, Box]] = []
+    chosen: list[tuple[int, Box]] = []
     for index in range(core_image.shape[0]):
         binary = hole[index] >= threshold
         if not binary.any():
             continue
         if assume_aligned:
-            found = [_square_around(*core_image.shape[-2:])]
+            found = [boxes.square_around(*core_image.shape[-2:])]
         else:
             found = [aligned_box(face, margin) for face in detect_faces(core_image[index], binary.float(), min_face)]
-        boxes += [(index, box) for box in found if _window(binary[None], box).any()]
-    if not boxes:
+        chosen += [(index, box) for box in found if boxes.window(binary[None], box).any()]
+    if not chosen:
         raise InputError(
             "no face holds a hole: check the mask, lower min_face, or set assume_aligned for images that are "
             "already aligned faces (the face filling the frame)"
         )
-    crops = [_scale(_padded(core_image[index : index + 1], box), size, size) for index, box in boxes]
-    holes = [_scale(_padded(hole[index : index + 1], box, "constant"), size, size) for index, box in boxes]
-    return image_to_comfy(torch.cat(crops)), mask_to_comfy(torch.cat(holes)), FaceCrops(core_image, hole, boxes)
+    crops = [boxes.scale_image(boxes.crop(core_image[index : index + 1], box), size, size) for index, box in chosen]
+    holes = [boxes.scale_image(boxes.crop(hole[index : index + 1], box, "constant"), size, size)
+             for index, box in chosen]
+    return image_to_comfy(torch.cat(crops)), mask_to_comfy(torch.cat(holes)), FaceCrops(core_image, hole, chosen)
 
 
 def stitch_faces(crops: FaceCrops, inpainted: torch.Tensor) -> torch.Tensor:
@@ -370,42 +371,12 @@ def stitch_faces(crops: FaceCrops, inpainted: torch.Tensor) -> torch.Tensor:
                          "this Face Crop node, inpainted, without changing the batch")
     result = crops.image.clone()
     height, width = result.shape[-2:]
-    for face, (index, (top, left, bottom, right)) in zip(faces, crops.boxes):
-        back = _scale(face[None], bottom - top, right - left)
-        inside = slice(max(0, top), min(height, bottom)), slice(max(0, left), min(width, right))
-        back = back[..., inside[0].start - top : inside[0].stop - top, inside[1].start - left : inside[1].stop - left]
-        target = result[index : index + 1, :, inside[0], inside[1]]
-        alpha = crops.hole[index : index + 1, :, inside[0], inside[1]]
+    for face, (index, box) in zip(faces, crops.boxes):
+        back = boxes.uncrop(boxes.scale_image(face[None], box[2] - box[0], box[3] - box[1]), box, height, width)
+        target = boxes.window(result[index : index + 1], box)
+        alpha = boxes.window(crops.hole[index : index + 1], box)
         target.copy_(target + (back - target) * alpha)
     return image_to_comfy(result)
-
-
-def _scale(tensor: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Bilinear resize (antialiased when shrinking), clamped to [0, 1]."""
-    if tensor.shape[-2:] == (height, width):
-        return tensor
-    shrink = height < tensor.shape[-2] or width < tensor.shape[-1]
-    scaled = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=shrink)
-    return scaled.clamp(0, 1)
-
-
-def _square_around(height: int, width: int) -> Box:
-    side = max(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    return top, left, top + side, left + side
-
-
-def _window(tensor: torch.Tensor, box: Box) -> torch.Tensor:
-    top, left, bottom, right = box
-    return tensor[..., max(0, top) : max(0, bottom), max(0, left) : max(0, right)]
-
-
-def _padded(tensor: torch.Tensor, box: Box, mode: str = "replicate") -> torch.Tensor:
-    """``tensor[..., box]``, padded (edge pixels, or zeros) where the box leaves the image."""
-    top, left, bottom, right = box
-    height, width = tensor.shape[-2:]
-    pads = (max(0, -left), max(0, right - width), max(0, -top), max(0, bottom - height))
-    return F.pad(_window(tensor, box), pads, mode=mode)
 
 
 def example_image(name: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -37,6 +37,20 @@ def load_app():
     return sys.modules["gradio_app"]
 
 
+def test_importing_the_app_builds_nothing(tmp_path):
+    """Importing ``gradio_app`` defines things only: the UI is built (and its example pictures written) on first use
+    of ``demo``, as ``python gradio_app.py`` and the tests do."""
+    import subprocess
+
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import gradio_app; "
+            "assert 'demo' not in vars(gradio_app); import os; print(sorted(os.listdir(sys.argv[2])))")
+    env = {**os.environ, "TMPDIR": str(tmp_path), "GRADIO_ANALYTICS_ENABLED": "False"}
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT), str(tmp_path)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "inpaint_gan_app_examples" not in done.stdout
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

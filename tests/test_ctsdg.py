@@ -9,12 +9,12 @@ import torch
 import torch.nn.functional as F
 
 import inpaint_core as ic
-from inpaint_core.discriminators.ctsdg import CTSDGDiscriminator
 from inpaint_core.errors import WeightsError
 from inpaint_core.layers.cfa import RegionAffinity
 from inpaint_core.layers.partial_conv import PartialConv2d, concat_masked
-from inpaint_core.losses.ctsdg import CTSDGObjective
 from inpaint_core.models.ctsdg import CTSDG, PRESETS, CTSDGConfig, legacy_codes
+from training.discriminators.ctsdg import CTSDGDiscriminator
+from training.objectives.ctsdg import CTSDGObjective, CTSDGOptions
 
 torch.set_num_threads(1)
 
@@ -118,7 +118,7 @@ def test_region_affinity_matches_reference_and_chunking_changes_nothing():
 def test_tiny_forward_backward_with_objective():
     torch.manual_seed(0)
     model = ic.build_model("ctsdg.tiny").train()
-    objective = CTSDGObjective(model.config, vgg_weights=None, allow_random_vgg=True)
+    objective = CTSDGObjective(model.config, CTSDGOptions(vgg_weights=None, allow_random_vgg=True))
     image, hole = _image(128, batch=2), _hole(128, batch=2)
     loss, terms, outputs = objective.generator_step(model, image, hole)
     assert set(terms) == {"hole", "valid", "perceptual", "style", "adversarial", "intermediate"}
@@ -280,11 +280,11 @@ def test_converter_is_strict_and_says_where_the_weights_are(tmp_path):
 
 
 def test_vgg_features_for_ctsdg_see_the_input_unnormalised(tmp_path):
-    objective = CTSDGObjective(PRESETS["tiny"], vgg_weights=None, allow_random_vgg=True)
+    objective = CTSDGObjective(PRESETS["tiny"], CTSDGOptions(vgg_weights=None, allow_random_vgg=True))
     x = torch.rand(1, 3, 64, 64) * 2 - 1
     features = objective.vgg(x)
     assert [tuple(f.shape) for f in features] == [(1, 64, 32, 32), (1, 128, 16, 16), (1, 256, 8, 8)]
     torch.testing.assert_close(features[0], objective.vgg.features[:5](x))
     assert not any(p.requires_grad for p in objective.vgg.parameters())
     with pytest.raises(WeightsError):
-        CTSDGObjective(PRESETS["tiny"], vgg_weights=tmp_path / "missing.safetensors")
+        CTSDGObjective(PRESETS["tiny"], CTSDGOptions(vgg_weights=tmp_path / "missing.safetensors"))

@@ -9,13 +9,14 @@ from safetensors.torch import save_file
 
 import inpaint_core as ic
 from inpaint_core.converters.deepfill import PORT_KEYS
-from inpaint_core.discriminators.patch_gan import semantic_network
 from inpaint_core.errors import WeightsError
 from inpaint_core.layers.contextual_attention import ContextualAttention
 from inpaint_core.layers.gated_conv import GatedConv2d, GatedDeconv2d, tf_nearest_indices, tf_same_pad_amounts
-from inpaint_core.layers.vgg import VGG16Features
 from inpaint_core.models.progressive import downsample_masked, stage_size
 from inpaint_core.registry import get_family
+from training.discriminators.patch_gan import semantic_network
+from training.objectives import build_objective
+from training.vgg import VGG16Features
 
 TINY_D = (8, 16, 16, 16, 16, 16)
 
@@ -209,7 +210,7 @@ def test_converter_refuses_other_layouts(tmp_path):
 
 def test_deepfill_objective_steps():
     model = ic.build_model("deepfill.tiny")
-    objective = get_family("deepfill").objective(model.config, discriminator_widths=TINY_D)
+    objective = build_objective("deepfill", model.config, {"discriminator_widths": TINY_D})
     image, hole = _inputs(batch=2)
     loss, terms, outputs = objective.generator_step(model, image, hole)
     loss.backward()
@@ -221,10 +222,10 @@ def test_deepfill_objective_steps():
 
 def test_progressive_objective_trains_one_stage():
     model = ic.build_model("progressive.tiny")
-    objective = get_family("progressive").objective(
-        model.config, semantic_weights=None, allow_random_semantic=True, semantic_layer="relu2_2",
-        discriminator_widths=TINY_D,
-    )
+    objective = build_objective("progressive", model.config, {
+        "semantic_weights": None, "allow_random_semantic": True, "semantic_layer": "relu2_2",
+        "discriminator_widths": TINY_D,
+    })
     assert objective.stage == 2
     objective.stage = 1
     with pytest.raises(ValueError):
@@ -276,7 +277,7 @@ def test_progressive_compact_starts_from_telea_and_corrects_stage_by_stage():
     (every stage's correction starts at zero); a stage pre-fill, which would overwrite the previous stage's
     completion, is refused."""
     from inpaint_core.models.deepfill import DeepFillConfig
-    from inpaint_core.models.opencv_engines import telea_prefill
+    from inpaint_core.models.prefill import telea_prefill
     from inpaint_core.models.progressive import ProgressiveConfig
 
     model = ic.build_model("progressive.compact").eval()
@@ -294,17 +295,17 @@ def test_progressive_compact_starts_from_telea_and_corrects_stage_by_stage():
 
 
 def test_progressive_objective_without_the_semantic_branch_or_a_discriminator():
-    """``semantic_net="none"``: DeepFillv2's plain SN-PatchGAN, no VGG16 weights needed; ``gan_weight=0``: L1 only,
-    the discriminator never runs (the bundled scene model's objective)."""
-    from inpaint_core.discriminators.patch_gan import SNPatchGAN
+    """``semantic_net="none"``: DeepFillv2's plain SN-PatchGAN, no VGG16 weights needed; ``adversarial=0``: L1 only,
+    the discriminator never runs (the scene preset's objective)."""
+    from training.discriminators.patch_gan import SNPatchGAN
 
     model = ic.build_model("progressive.tiny")
     image, hole = _inputs(batch=2)
-    plain = get_family("progressive").objective(model.config, semantic_net="none", discriminator_widths=TINY_D)
+    plain = build_objective("progressive", model.config, {"semantic_net": "none", "discriminator_widths": TINY_D})
     assert isinstance(plain.discriminator, SNPatchGAN) and plain.trains_discriminator
     loss, terms, outputs = plain.generator_step(model, image, hole)
     d_loss, _ = plain.discriminator_step(image, hole, outputs)
     assert terms["gan"] != 0 and torch.isfinite(d_loss)
-    l1_only = get_family("progressive").objective(model.config, gan_weight=0, semantic_net="none")
+    l1_only = build_objective("progressive", model.config, {"adversarial": 0, "semantic_net": "none"})
     loss, terms, _ = l1_only.generator_step(model, image, hole)
     assert not l1_only.trains_discriminator and terms["gan"] == 0 and torch.equal(loss, terms["l1"])

@@ -8,11 +8,11 @@ from safetensors.torch import save_file
 
 import inpaint_core as ic
 from inpaint_core.errors import WeightsError
-from inpaint_core.layers.vgg import VGG16Features
-from inpaint_core.losses.identity import ArcFaceIRSE50
-from inpaint_core.losses.isfrnet import ISFRNetObjective
-from inpaint_core.losses.perceptual_vgg import PERCEPTUAL_TAPS
-from inpaint_core.registry import get_family
+from training.objectives import build_objective
+from training.objectives.identity import ArcFaceIRSE50
+from training.objectives.isfrnet import ISFRNetObjective, ISFRNetOptions
+from training.objectives.perceptual import PERCEPTUAL_TAPS
+from training.vgg import VGG16Features
 
 torch.set_num_threads(1)
 
@@ -71,18 +71,19 @@ def test_load_stage1(tmp_path):
     psp = ic.build_model("psp.tiny")
     path = ic.save_model(psp, tmp_path / "psp.safetensors")
     model = ic.build_model("isfrnet.tiny")
-    model.load_stage1(str(path))
+    model.load_stage1(ic.load_model(path))
     assert torch.equal(model.psp.decoder.input.input, psp.decoder.input.input)
     assert not any(p.requires_grad for p in model.psp.parameters())
     other = ic.save_model(ic.build_model("psp.tiny", style_dim=16), tmp_path / "other.safetensors")
     with pytest.raises(ic.WeightsError, match="stage 1 needs"):
-        model.load_stage1(str(other))
+        model.load_stage1(ic.load_model(other))
 
 
 def test_objective_steps(vgg_file):
     torch.manual_seed(0)
     model = ic.build_model("isfrnet.tiny").train()
-    objective = get_family("isfrnet").objective(model.config, vgg_weights=str(vgg_file), disc_width=8, disc_layers=3)
+    objective = build_objective("isfrnet", model.config,
+                                {"vgg_weights": str(vgg_file), "discriminator_width": 8, "discriminator_layers": 3})
     image, hole = _inputs()
     loss, terms, outputs = objective.generator_step(model, image, hole)
     assert set(terms) == {"l1_hole", "l1_valid", "stage2_l1", "perceptual", "style", "adversarial"}
@@ -99,19 +100,20 @@ def test_objective_steps(vgg_file):
 
 def test_random_vgg_only_when_allowed():
     with pytest.raises(WeightsError, match="perceptual"):
-        ISFRNetObjective(vgg_weights=None, disc_width=8, disc_layers=2)
-    objective = ISFRNetObjective(vgg_weights=None, allow_random_vgg=True, disc_width=8, disc_layers=2)
+        ISFRNetObjective(None, ISFRNetOptions(vgg_weights=None, discriminator_width=8, discriminator_layers=2))
+    objective = ISFRNetObjective(None, ISFRNetOptions(vgg_weights=None, allow_random_vgg=True, discriminator_width=8,
+                                                  discriminator_layers=2))
     assert objective.vgg.out_channels == 256
 
 
 def test_identity_term_is_optional(tmp_path):
     with pytest.raises(ValueError, match="identity_weights"):
-        ISFRNetObjective(identity=0.1, vgg_weights=None, perceptual=0, style=0)
+        ISFRNetObjective(None, ISFRNetOptions(identity=0.1, vgg_weights=None, perceptual=0, style=0))
     torch.manual_seed(0)
     path = tmp_path / "arcface.safetensors"
     save_file(ArcFaceIRSE50().state_dict(), str(path))
-    objective = ISFRNetObjective(identity=0.1, identity_weights=str(path), perceptual=0, style=0, adversarial=0,
-                                 disc_width=8, disc_layers=2)
+    objective = ISFRNetObjective(None, ISFRNetOptions(identity=0.1, identity_weights=str(path), perceptual=0, style=0,
+                                                  adversarial=0, discriminator_width=8, discriminator_layers=2))
     model = ic.build_model("isfrnet.tiny").train()
     image, hole = _inputs(2)
     loss, terms, _ = objective.generator_step(model, image, hole)

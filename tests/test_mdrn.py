@@ -6,9 +6,10 @@ import pytest
 import torch
 
 import inpaint_core as ic
-from inpaint_core.losses.mdrn import MDRNObjective, disentangle_loss, inco2_loss, memory_losses
 from inpaint_core.models.mdrn import DisentangledMemory, MaskRegionEnhance, MDRNConfig
 from inpaint_core.registry import get_family
+from training.objectives import build_objective
+from training.objectives.mdrn import MDRNObjective, disentangle_loss, inco2_loss, memory_losses
 
 TINY = get_family("mdrn").presets["tiny"]
 
@@ -146,7 +147,7 @@ def test_tiny_forward_backward_save_and_strict_reload(tmp_path):
     model = ic.build_model("mdrn.tiny")
     assert model.aligned_faces and model.working_size == 256 and model.size_multiple == 8
     image, hole = _inputs()
-    objective = get_family("mdrn").objective(model.config, discriminator_channels=8, discriminator_layers=4)
+    objective = build_objective("mdrn", model.config, {"discriminator_width": 8, "discriminator_layers": 4})
     assert isinstance(objective, MDRNObjective)
     with torch.no_grad():  # open the fusion gates so that every module gets a gradient
         model.refine.fusion.memory_scale.fill_(0.5)
@@ -173,11 +174,10 @@ def test_tiny_forward_backward_save_and_strict_reload(tmp_path):
 def test_reconstruction_only_objective_never_runs_the_discriminator():
     """Adversarial weight 0 (the compact preset's run): no discriminator update, and InCo², which reads the
     discriminator's features, must be switched off too."""
-    family = get_family("mdrn")
-    with pytest.raises(ValueError, match="inter_weight and intra_weight"):
-        family.objective(TINY, adversarial_weight=0)
-    objective = family.objective(TINY, adversarial_weight=0, inter_weight=0, intra_weight=0, discriminator_channels=8,
-                                 discriminator_layers=4)
+    with pytest.raises(ValueError, match="set inter and intra to 0"):
+        build_objective("mdrn", TINY, {"adversarial": 0})
+    objective = build_objective("mdrn", TINY, {"adversarial": 0, "inter": 0, "intra": 0, "discriminator_width": 8,
+                                               "discriminator_layers": 4})
     assert not objective.trains_discriminator
     objective.discriminator.forward = None  # any call would fail
     model = ic.build_model("mdrn.tiny")

@@ -82,7 +82,7 @@ def test_list_models():
 @pytest.mark.parametrize("name", ["deepfill.compact", "ctsdg.compact", "mdrn.compact"])
 def test_fresh_residual_network_returns_the_telea_fill_and_learns(name):
     """The compact presets learn a correction of OpenCV's Telea fill: untrained, they return that fill exactly."""
-    from inpaint_core.models.opencv_engines import opencv_fill
+    from inpaint_core.models.prefill import opencv_fill
 
     torch.manual_seed(0)
     model = ic.build_model(name)
@@ -97,7 +97,7 @@ def test_fresh_residual_network_returns_the_telea_fill_and_learns(name):
 
 
 def test_boundary_ramp_fades_in_from_the_hole_edge():
-    from inpaint_core.models.opencv_engines import boundary_ramp
+    from inpaint_core.models.prefill import boundary_ramp
 
     hole = torch.zeros(1, 1, 40, 40)
     hole[..., 5:35, 5:35] = 1

@@ -18,7 +18,7 @@ from PIL import Image
 
 import inpaint_core as ic
 from inpaint_core.catalog import UTKFACE_LICENSE
-from training.config import build_parser, parse_args
+from training.cli import build_parser, parse_args
 from training.data import MaskSampler
 from training.data_terms import UNKNOWN_TERMS, card_license
 from training.ema import Ema

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inpaint_core.losses.objective import GanObjective
 from inpaint_core.models.base import InpaintModel
 from inpaint_core.registry import Family, register_family
+from training.objectives import GanObjective, register_objective
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,22 @@ class TinyNet(InpaintModel):
         return {"image": torch.sigmoid(self.decode(features))}
 
 
+@dataclass(frozen=True)
+class TinyOptions:
+    adversarial: float = 0.1
+    staged: bool = False
+
+
 class TinyObjective(GanObjective):
     """L1 + hinge GAN. With ``staged=True`` it is a two-stage objective: stage 0 trains the encoder, stage 1 the
     decoder (what a progressive family does with its scales)."""
 
-    def __init__(self, config: TinyConfig, adversarial: float = 0.1, staged: bool = False) -> None:
+    Options = TinyOptions
+
+    def __init__(self, config: TinyConfig, options: TinyOptions = TinyOptions()) -> None:  # noqa: B008 (frozen)
         super().__init__()
-        self.adversarial = adversarial
-        if staged:
+        self.adversarial = options.adversarial
+        if options.staged:
             self.stage = 0
         self.discriminator = nn.Sequential(
             nn.Conv2d(4, config.width, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(config.width, 1, 3, padding=1)
@@ -75,9 +83,8 @@ class TinyObjective(GanObjective):
         return real + fake, {"real": real.detach(), "fake": fake.detach()}
 
 
-FAMILY = Family(
-    name="tinytest", config_cls=TinyConfig, model_cls=TinyNet, presets={"tiny": TinyConfig()}, objective=TinyObjective
-)
+FAMILY = Family(name="tinytest", config_cls=TinyConfig, model_cls=TinyNet, presets={"tiny": TinyConfig()})
 
 if __name__ == "tiny_family":  # imported by a training subprocess (--model.imports tiny_family): register for real
     register_family(FAMILY)
+    register_objective(FAMILY.name, TinyObjective)

@@ -20,7 +20,7 @@ from inpaint_core.catalog import BUNDLED_DIR, validate_weights_name
 from inpaint_core.hub import file_sha256
 from inpaint_core.models.base import InpaintModel
 from inpaint_core.weights import load_model_file, load_state_dict_strict, save_model
-from training.config import parse_literal
+from training.cli import parse_literal
 from training.data_terms import terms_of
 
 
@@ -114,7 +114,7 @@ def model_card(
         "",
         "## Evaluation",
         "",
-        "Protocol of the seeds' tables (`python -m training.evaluate`): 256x256, NVIDIA irregular test masks by hole "
+        "Protocol of `python -m training.evaluate`: 256x256, NVIDIA irregular test masks by hole "
         "ratio, composited, 8-bit.",
         "",
     ]

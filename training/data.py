@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 from inpaint_core.masks import MASK_GENERATORS, load_mask_file
 from inpaint_core.masks.generators import MaskFn
 
-from .config import DataConfig, MaskConfig
+from .schema import DataConfig, MaskConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 

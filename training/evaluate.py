@@ -1,4 +1,4 @@
-"""Score models in the protocol of the seeds' tables (``research/methods.md`` section 7).
+"""Score models in one protocol for every model: the tables of the README, the docs and the model cards.
 
 Protocol: each image is resized (shorter side) and centre-cropped to 256x256; masks are nearest-resized to 256, and
 their hole ratio is measured **at 256**; masks are put in buckets by that ratio (``lo < r <= hi``: 0-20/20-40/40-60
@@ -87,8 +87,11 @@ def _to_uint8(tensor: torch.Tensor) -> np.ndarray:
 
 def _predict(model: InpaintModel, image: torch.Tensor, hole: torch.Tensor, hide_hole: bool) -> torch.Tensor:
     """The model's float32 prediction from the whole image, or with ``hide_hole`` from what the pipeline shows it."""
-    shown = network_input(model, image, hole) if hide_hole else image
-    return model.predict(shown.to(model.dtype), hole.to(model.dtype)).float()
+    hole = hole.to(model.dtype)
+    if hide_hole:
+        return model.predict(network_input(image, hole).to(model.dtype), hole).float()
+    model.check_input(image, hole)
+    return model.predict_unhidden(image.to(model.dtype), hole)["image"].float()
 
 
 @torch.inference_mode()
@@ -227,7 +230,7 @@ _ROWS = (
 
 
 def markdown_table(results: dict) -> str:
-    """Metrics as rows, hole-ratio buckets as columns, one line per model: the layout of the seeds' tables."""
+    """Metrics as rows, hole-ratio buckets as columns, one line per model: the layout of the published tables."""
     models = results["models"]
     buckets = results["protocol"]["buckets"]
     n = results["protocol"]["per_bucket"]

@@ -1,4 +1,4 @@
-"""Image-quality metrics of the evaluation protocol (``research/methods.md`` section 7).
+"""Image-quality metrics of the evaluation protocol (:mod:`training.evaluate`).
 
 They live in ``training`` rather than ``inpaint_core`` because SSIM uses scikit-image, a training-only dependency.
 All take uint8 RGB arrays ``[H, W, 3]`` (the protocol scores 8-bit PNG round trips):

@@ -27,14 +27,15 @@ from tqdm.auto import tqdm
 import inpaint_core as ic
 from inpaint_core.image_ops import to_pil
 from inpaint_core.models.base import InpaintModel
-from inpaint_core.registry import get_family
 from training.checkpoint import list_checkpoints, load_checkpoint, resolve_resume, save_checkpoint
-from training.config import TrainConfig, config_to_dict, parse_args
+from training.cli import parse_args
 from training.data import InpaintingDataset, MaskSampler, make_loader
 from training.data_terms import card_license
 from training.ema import Ema
+from training.objectives import build_objective
 from training.publish import PublishError, check_hub_access, push_command, push_folder, write_model_folder
 from training.samples import sample_grid
+from training.schema import TrainConfig, config_to_dict
 
 
 def build_generator(config: TrainConfig) -> InpaintModel:
@@ -180,15 +181,16 @@ def train(config: TrainConfig) -> Path:
             f"{model.name} runs at {model.working_size}x{model.working_size} only: set --data.size "
             f"{model.working_size}"
         )
-    family = get_family(model.family)
-    if family.objective is None:
-        raise SystemExit(f"family {family.name!r} has no training objective (it cannot be trained here)")
-    objective = family.objective(model.config, **config.objective).to(device)
+    try:
+        objective = build_objective(model.family, model.config, config.objective).to(device)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    objective.prepare(model, fine_tune=bool(config.model.init_weights))
     discriminator = objective.discriminator
     d_params = [p for p in discriminator.parameters() if p.requires_grad]
     stages = config.stage_steps()
     if stages and not hasattr(objective, "stage"):
-        raise SystemExit(f"--schedule.stages is set but the {family.name} objective has no stages")
+        raise SystemExit(f"--schedule.stages is set but the {model.family} objective has no stages")
     ema = Ema(model, config.ema.decay, config.ema.start_step, config.ema.warmup) if config.ema.decay > 0 else None
 
     opt_g = torch.optim.Adam(

@@ -69,20 +69,3 @@ def convert_psp_checkpoint(src: str | Path, **overrides: Any) -> tuple[dict[str,
     state["latent_avg"] = latent_avg.float().reshape(config.n_styles, config.style_dim)
     return state, config
 
-
-def convert_ir_se50(src: str | Path, dst: str | Path) -> Path:
-    """TreB1eN's ``model_ir_se50.pth`` (ArcFace of pSp's identity loss) -> safetensors, checked strictly."""
-    from safetensors.torch import save_file
-
-    from ..losses.identity import ArcFaceIRSE50
-    from ..weights import load_state_dict_strict, write_atomically
-
-    try:
-        state = torch.load(src, map_location="cpu", weights_only=True)  # noqa: TID251
-    except Exception as error:  # noqa: BLE001
-        raise WeightsError(f"{src} does not load with weights_only=True ({error})") from error
-    state = {k.removeprefix("module."): v for k, v in state.items()}
-    load_state_dict_strict(ArcFaceIRSE50(), state, source=str(src))
-    dst = Path(dst)
-    write_atomically(dst, lambda tmp: save_file({k: v.contiguous() for k, v in state.items()}, str(tmp)))
-    return dst

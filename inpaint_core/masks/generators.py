@@ -4,7 +4,7 @@ Each generator is ``fn(height, width, generator) -> torch.Tensor [H, W]`` (float
 is a ``torch.Generator`` or a ``numpy.random.Generator`` (a torch generator seeds a numpy one by drawing from it), so
 the same seed gives the same mask. :func:`generate_mask` looks generators up by name (:data:`MASK_GENERATORS`).
 
-Types (``research/methods.md`` section 6; re-implemented from those descriptions):
+Types (re-implemented from the descriptions in the papers and challenge reports named below):
 
 - NTIRE 2022 challenge: ``thick``, ``medium``, ``thin`` (LaMa-style strokes and boxes with the challenge's 256 and
   512 configurations, five candidates drawn and those with more than 50 % hole dropped), ``every_n_lines``,

@@ -50,11 +50,6 @@ def feather(hole: torch.Tensor, pixels: float) -> torch.Tensor:
     return torch.maximum(hole, ramp * ramp * (3 - 2 * ramp))  # smoothstep
 
 
-def hole_ratio(hole: torch.Tensor) -> torch.Tensor:
-    """Fraction of hole pixels per sample, ``[B]``."""
-    return hole.flatten(1).float().mean(1)
-
-
 def hole_extent(binary: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Per sample of a bool ``[B, 1, H, W]`` mask: whether no pixel is set, and whether every pixel is (numpy's
     reductions on the CPU, which stop at the first deciding pixel)."""

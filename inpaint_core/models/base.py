@@ -1,6 +1,6 @@
 """The one interface every inpainting network implements.
 
-Public convention (DESIGN.md): images are float in [0, 1], ``[B, 3, H, W]``; the hole mask is ``[B, 1, H, W]`` with
+Public convention: images are float in [0, 1], ``[B, 3, H, W]``; the hole mask is ``[B, 1, H, W]`` with
 1 = pixel to fill and 0 = keep. ``predict`` returns the network's raw prediction for every pixel; compositing with the
 known pixels happens in the pipeline only. A network whose native convention differs converts inside ``predict``.
 """
@@ -37,10 +37,6 @@ class InpaintModel(nn.Module):
     fixed_size: ClassVar[bool] = False
     #: True when the network expects an aligned face filling the frame.
     aligned_faces: ClassVar[bool] = False
-    #: What the pipeline puts under the hole before :meth:`predict`: ``"zeros"``, or ``"telea"`` (OpenCV's fill) for
-    #: networks that derive side inputs from the whole image before masking them (CTSDG's Canny edges, which would
-    #: otherwise trace the hole's outline into the known region).
-    hole_fill: ClassVar[str] = "zeros"
     #: Names of the extra outputs of :meth:`predict_outputs` besides ``"image"`` (e.g. CTSDG's ``"edge"``).
     extra_outputs: ClassVar[tuple[str, ...]] = ()
     #: Submodules (``get_submodule`` names, ``""`` = the model) that :meth:`compile_for` compiles: the networks, not
@@ -72,6 +68,13 @@ class InpaintModel(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Raw prediction ``{"image": [B, 3, H, W] in [0, 1], **extra_outputs}`` for a binary ``hole``."""
         raise NotImplementedError
+
+    def predict_unhidden(
+        self, image: torch.Tensor, hole: torch.Tensor, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """:meth:`predict_outputs` of an ``image`` whose hole still holds its content, as some papers' official tests
+        give it (CTSDG computes its edges on it). The pipeline never does this; the evaluation can."""
+        return self.predict_outputs(image, hole, generator)
 
     def predict(
         self, image: torch.Tensor, hole: torch.Tensor, generator: torch.Generator | None = None

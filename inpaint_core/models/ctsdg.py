@@ -30,7 +30,7 @@ from ..layers.cfa import ContextualFeatureAggregation
 from ..layers.partial_conv import PartialConv2d, concat_masked
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import boundary_ramp, telea_prefill
+from .prefill import boundary_ramp, opencv_fill, telea_prefill
 
 PREPROCESSING = ("clean", "legacy")
 #: Kernel size of each encoder level (stride 2, padding k // 2), as the official generator.
@@ -144,7 +144,6 @@ class CTSDG(InpaintModel):
     compile_modules = ("",)
     size_multiple = 2 ** len(_ENCODER_KERNELS)  # 7 stride-2 levels: 128
     working_size = 256
-    hole_fill = "telea"  # the pipeline pre-fills the hole so that Canny sees no hole outline
     extra_outputs = ("edge",)
 
     def __init__(self, config: CTSDGConfig, preset: str | None = None) -> None:
@@ -212,8 +211,9 @@ class CTSDG(InpaintModel):
         self, image: torch.Tensor, structure: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Official signature: ``image`` masked, in [-1, 1]; ``structure`` = masked ``cat(edge, gray)``; ``mask``
-        ``[B, 1, H, W]`` with 1 = valid. Returns ``(output in [-1, 1] (unclamped if ``residual``), projected image,
-        projected edge)``."""
+        ``[B, 1, H, W]`` with 1 = valid (the official convention, unlike the package's 1 = hole). Returns ``(output
+        in [-1, 1] (unclamped if ``residual``), projected image, projected edge)``. A residual network corrects
+        ``image`` with its hole Telea-filled."""
         textures = self._stream("texture", image, mask)
         structures = self._stream("structure", structure, mask)
         texture = self._decode("texture", structures[-1], textures)
@@ -227,9 +227,9 @@ class CTSDG(InpaintModel):
         features = torch.cat((x, fused), dim=1)
         if not self.config.residual:
             return self.out_layer(features), projected_image, projected_edge
-        filled = telea_prefill(image, 1 - mask)
+        base = telea_prefill(image, 1 - mask)
         weight = boundary_ramp(1 - mask, self.config.residual_ramp)
-        return filled + self.out_layer[0](features) * weight, projected_image, projected_edge
+        return base + self.out_layer[0](features) * weight, projected_image, projected_edge
 
     def native_inputs(self, image: torch.Tensor, hole: torch.Tensor) -> dict[str, torch.Tensor]:
         """The official network inputs for ``image`` in [0, 1] and ``hole`` (1 = fill): normalised image, mask
@@ -238,6 +238,16 @@ class CTSDG(InpaintModel):
         return {"image": (image - 0.5) / 0.5, "mask": (hole < 0.5).to(image.dtype), "edge": edge, "gray": gray}
 
     def predict_outputs(self, image, hole, generator=None):
+        """The hole is Telea-filled first: Canny edges of a hole left blank would trace its outline. (A residual
+        network corrects a second Telea fill, of the [-1, 1] image: the two differ where the round trip changes a
+        known pixel's 8-bit value, and the bundled weights were trained with both.)"""
+        return self._outputs(torch.lerp(image, opencv_fill(image, hole), hole), hole)
+
+    def predict_unhidden(self, image, hole, generator=None):
+        """The official test: the edges are computed on ``image`` as given, the hole's content included."""
+        return self._outputs(image, hole)
+
+    def _outputs(self, image, hole) -> dict[str, torch.Tensor]:
         inputs = self.native_inputs(image, hole)
         mask = inputs["mask"]
         structure = torch.cat((inputs["edge"] * mask, inputs["gray"] * mask), dim=1)
@@ -291,16 +301,6 @@ PRESETS = {
 }
 
 
-def _converter(path, **overrides):
-    from ..converters.ctsdg import convert_official
-
-    return convert_official(path, **overrides)
-
-
-def _objective(config: CTSDGConfig, **options):
-    from ..losses.ctsdg import CTSDGObjective
-
-    return CTSDGObjective(config, **options)
 
 
 register_family(
@@ -309,9 +309,6 @@ register_family(
         config_cls=CTSDGConfig,
         model_cls=CTSDG,
         presets=PRESETS,
-        converter=_converter,
-        converter_preset="celeba",
-        objective=_objective,
         description="CTSDG (ICCV 2021): texture and structure dual generation with partial convolutions",
     )
 )

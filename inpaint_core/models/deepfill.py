@@ -29,7 +29,7 @@ from ..layers.contextual_attention import DOWNSAMPLES, ContextualAttention, down
 from ..layers.gated_conv import PADDINGS, GatedConv2d, GatedDeconv2d, tf_resize_nearest
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import PREFILLS, boundary_ramp, residual_output, telea_prefill
+from .prefill import PREFILLS, boundary_ramp, residual_output, telea_prefill
 
 MASK_RESIZES = ("direct", "two_step")
 
@@ -232,16 +232,6 @@ PRESETS = {
 }
 
 
-def _objective(config: DeepFillConfig, **options):
-    from ..losses.deepfill import DeepFillObjective
-
-    return DeepFillObjective(config, **options)
-
-
-def _converter(path, **overrides):
-    from ..converters.deepfill import convert_deepfill
-
-    return convert_deepfill(path, **overrides)
 
 
 register_family(
@@ -250,9 +240,6 @@ register_family(
         config_cls=DeepFillConfig,
         model_cls=DeepFill,
         presets=PRESETS,
-        converter=_converter,
-        converter_preset="places2",
-        objective=_objective,
         description="DeepFillv2: gated convolutions, coarse-to-fine with contextual attention (Yu et al. 2019)",
     )
 )

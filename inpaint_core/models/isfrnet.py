@@ -2,7 +2,7 @@
 
 What the paper's abstract fixes: stage 1 is a pre-trained pSp + StyleGAN2 that imagines a realistic face with rich
 structure; stage 2 a shallow network with a small receptive field; stage 3 a modified U-Net with two encoders and one
-decoder with a large receptive field. Everything else is **our reconstruction** (research/methods.md 4.3), each
+decoder with a large receptive field. Everything else is **our reconstruction**, each
 unknown a config field:
 
 1. ``face = pSp(masked)``: the masked face (holes at ``psp.hole_value`` in [-1, 1]) through the frozen pSp;
@@ -37,7 +37,7 @@ from .psp import PSP, PSPConfig
 class ISFRNetConfig:
     #: Stage 1 (its ``image_size`` is the working size of the whole model).
     psp: PSPConfig = field(default_factory=PSPConfig)
-    #: Catalog name, Hub repo id or path of the pSp weights that :meth:`ISFRNet.load_stage1` loads.
+    #: Catalog name, Hub repo id or path of the pSp weights stage 1 starts from in training (``load_stage1``).
     stage1_weights: str = "psp-ffhq-encode"
     #: Paste the pSp face into the hole only (True) or give stage 2 the whole pSp face (False).
     composite_prior: bool = True
@@ -162,12 +162,8 @@ class ISFRNet(InpaintModel):
         self.psp.eval()
         return self
 
-    def load_stage1(self, name: str | None = None) -> None:
-        """Load trained pSp weights into stage 1: a catalog name, repo id or file (default ``stage1_weights``)."""
-        from ..hub import resolve_weights
-        from ..weights import load_model_file
-
-        source = load_model_file(resolve_weights(name or self.config.stage1_weights))
+    def load_stage1(self, source: PSP) -> None:
+        """Copy a trained pSp (e.g. ``inpaint_core.load_model(config.stage1_weights)``) into stage 1."""
         if source.config != self.config.psp:
             raise WeightsError(f"the pSp weights have config {source.config}, stage 1 needs {self.config.psp}")
         self.psp.load_state_dict(source.state_dict(), strict=True)
@@ -190,11 +186,6 @@ PRESETS = {
 }
 
 
-def _objective(config: ISFRNetConfig, **options):
-    from ..losses.isfrnet import ISFRNetObjective
-
-    return ISFRNetObjective(config, **options)
-
 
 register_family(
     Family(
@@ -202,7 +193,6 @@ register_family(
         config_cls=ISFRNetConfig,
         model_cls=ISFRNet,
         presets=PRESETS,
-        objective=_objective,
         description="ISFRNet-style three-stage face inpainting: frozen pSp prior, shallow refiner, two-encoder U-Net",
     )
 )

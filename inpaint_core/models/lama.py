@@ -103,12 +103,6 @@ class LaMa(InpaintModel):
         return {"image": output[..., :height, :width]}
 
 
-def _convert(src, **overrides):
-    from ..converters.lama import convert_lama
-
-    return convert_lama(src, **overrides)
-
-
 PRESETS = {
     "big-lama": LaMaConfig(),
     "tiny": LaMaConfig(ngf=8, n_downsampling=2, n_blocks=2),
@@ -120,8 +114,6 @@ register_family(
         config_cls=LaMaConfig,
         model_cls=LaMa,
         presets=PRESETS,
-        converter=_convert,
-        converter_preset="big-lama",
         description="LaMa (WACV 2022): big-lama, fast Fourier convolutions, any size (Places2)",
     )
 )

@@ -9,7 +9,7 @@ What follows the paper (abstract / poster):
   and give each position the most relevant of them;
 - a *Mask-Region Enhanced Module* (MREM): *masked correlation mining* that strengthens the feature relationships into
   the corrupted region and fuses the memory features (making up for the correlation that per-block memories lose);
-- the InCo² loss (in :mod:`inpaint_core.losses.mdrn`): inter-coordination between corrupted and known regions and
+- the InCo² loss (in ``training.objectives.mdrn``): inter-coordination between corrupted and known regions and
   intra-coordination inside the corrupted region, both similarity based.
 
 What is ours (every unknown is a field of :class:`MDRNConfig`, with its default and the reason for it):
@@ -43,7 +43,7 @@ from ..catalog import UTKFACE_LICENSE, UTKFACE_TRAIN, WeightsEntry, register_wei
 from ..layers.gated_conv import GatedConv2d, GatedDeconv2d
 from ..registry import Family, register_family
 from .base import InpaintModel
-from .opencv_engines import PREFILLS, boundary_ramp, residual_output, telea_prefill
+from .prefill import PREFILLS, boundary_ramp, residual_output, telea_prefill
 
 _MEMORY_UPDATES = ("backprop", "ema")
 
@@ -377,11 +377,6 @@ PRESETS = {
 }
 
 
-def _objective(config: MDRNConfig, **options):
-    from ..losses.mdrn import MDRNObjective
-
-    return MDRNObjective(config, **options)
-
 
 register_family(
     Family(
@@ -389,7 +384,6 @@ register_family(
         config_cls=MDRNConfig,
         model_cls=MDRN,
         presets=PRESETS,
-        objective=_objective,
         description="MDRN-style face inpainting (reconstruction from the ShowFace abstract; no official weights)",
     )
 )

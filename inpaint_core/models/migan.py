@@ -234,12 +234,6 @@ class MIGAN(InpaintModel):
         return {"image": (self(x) * 0.5 + 0.5).clamp(0, 1)}
 
 
-def _convert(src, **overrides):
-    from ..converters.migan import convert_migan
-
-    return convert_migan(src, **overrides)
-
-
 PRESETS = {
     "places2-512": MIGANConfig(resolution=512),
     "places2-256": MIGANConfig(resolution=256),
@@ -253,8 +247,6 @@ register_family(
         config_cls=MIGANConfig,
         model_cls=MIGAN,
         presets=PRESETS,
-        converter=_convert,
-        converter_preset="places2-512",
         description="MI-GAN (ICCV 2023): mobile inpainting GAN, fixed 256 or 512 (Places2, FFHQ)",
     )
 )

@@ -4,7 +4,7 @@ family ``progressive``.
 Known from the challenge poster: one DeepFillv2 generator per scale, applied at 1/4, 1/2 and full scale (optionally
 also at sqrt(2)/4 and sqrt(2)/2), each stage taking the previous stage's upsampled output combined with the known
 pixels, earlier stages frozen while a later one trains. The paper's text was not available, so the following is our
-reconstruction, each point a config field (``research/methods.md`` section 5.4):
+reconstruction, each point a config field:
 
 - every stage keeps DeepFillv2's 5-channel interface; the hole of its RGB input is pre-filled with the previous
   stage's composite, upsampled (``upsample``, bilinear by default); the first stage sees zeros there;
@@ -33,7 +33,7 @@ from torch import nn
 from ..registry import Family, register_family
 from .base import InpaintModel
 from .deepfill import DeepFillConfig, DeepFillGenerator
-from .opencv_engines import PREFILLS, telea_prefill
+from .prefill import PREFILLS, telea_prefill
 
 MASK_RULES = ("all", "any")
 UPSAMPLES = ("bilinear", "bicubic", "nearest")
@@ -149,11 +149,6 @@ PRESETS = {
 }
 
 
-def _objective(config: ProgressiveConfig, **options):
-    from ..losses.progressive import ProgressiveObjective
-
-    return ProgressiveObjective(config, **options)
-
 
 register_family(
     Family(
@@ -161,7 +156,6 @@ register_family(
         config_cls=ProgressiveConfig,
         model_cls=Progressive,
         presets=PRESETS,
-        objective=_objective,
         description="Progressive multi-scale DeepFillv2 (Cai et al., NTIRE 2022; reconstruction from the poster)",
     )
 )

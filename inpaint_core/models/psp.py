@@ -159,11 +159,6 @@ class PSP(InpaintModel):
         return {"image": ((face + 1) / 2).clamp(0, 1)}
 
 
-def _convert(src, **overrides):
-    from ..converters.psp import convert_psp_checkpoint
-
-    return convert_psp_checkpoint(src, **overrides)
-
 
 PRESETS = {
     "ffhq": PSPConfig(),
@@ -178,8 +173,6 @@ register_family(
         config_cls=PSPConfig,
         model_cls=PSP,
         presets=PRESETS,
-        converter=_convert,
-        converter_preset="ffhq",
         description="pSp encoder + StyleGAN2 FFHQ generator (face prior; stage 1 of ISFRNet)",
     )
 )

@@ -2,8 +2,8 @@
 face crop, as pSp's ``IDLoss`` does (rows 35:223, columns 32:220 of a 256 face, pooled to 112).
 
 The weights are not bundled (a face-recognition model with its own terms): pass a safetensors file with TreB1eN's keys
-(``input_layer.*``, ``body.*``, ``output_layer.*``), e.g. ``model_ir_se50.pth`` converted once with
-:func:`inpaint_core.converters.psp.convert_ir_se50`.
+(``input_layer.*``, ``body.*``, ``output_layer.*``): e.g. ``model_ir_se50.pth`` loaded with
+``torch.load(weights_only=True)``, its ``module.`` prefixes removed, saved with ``safetensors.torch.save_file``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hub import resolve_weights
-from ..layers.irse import input_layer, ir_se_body
-from ..weights import load_state_dict_strict
+from inpaint_core.hub import resolve_weights
+from inpaint_core.layers.irse import input_layer, ir_se_body
+from inpaint_core.weights import load_state_dict_strict
 
 #: pSp's crop of a 256 face, as fractions of the side: rows 35:223, columns 32:220.
 _CROP = (35 / 256, 223 / 256, 32 / 256, 220 / 256)

@@ -14,8 +14,8 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from ..errors import UnknownModelError, WeightsError
-from ..hub import resolve_weights
+from inpaint_core.errors import UnknownModelError, WeightsError
+from inpaint_core.hub import resolve_weights
 
 #: The commit of that repo that added model.safetensors.
 DEFAULT_VGG16_WEIGHTS = "timm/vgg16.tv_in1k@3394518cba29aee1ea82a49d971be90d2dd1dab7"

@@ -19,14 +19,16 @@ disentanglement term that makes each position pick one memory block while all bl
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from inpaint_core.models.mdrn import MDRN, MDRNConfig
+
 from ..discriminators.patch_gan import SNPatchGAN, sn_patch_widths
-from ..models.mdrn import MDRN, MDRNConfig
 from .adversarial import hinge_d_terms, hinge_g_loss
-from .objective import GanObjective
+from .base import GanObjective
 from .reconstruction import hole_valid_l1, masked_l1
 
 
@@ -90,41 +92,49 @@ def disentangle_loss(gate: torch.Tensor) -> torch.Tensor:
     return entropy - usage + math.log(gate.shape[-1])
 
 
+@dataclass(frozen=True)
+class MDRNOptions:
+    """The weights of the loss terms (each named after its term), where InCo² reads the discriminator, and the
+    discriminator's size."""
+
+    hole: float = 6.0
+    valid: float = 1.0
+    coarse: float = 1.0
+    adversarial: float = 0.1
+    inter: float = 1.0
+    intra: float = 1.0
+    compactness: float = 0.01
+    separateness: float = 0.01
+    disentangle: float = 0.01
+    #: The discriminator layer whose features InCo² compares, and the pooled grid side of those features.
+    inco2_layer: int = 2
+    inco2_tokens: int = 32
+    #: Width of the SN-PatchGAN's first layer and its number of layers.
+    discriminator_width: int = 64
+    discriminator_layers: int = 6
+
+
+#: The loss terms of :class:`MDRNOptions`, each weighted by the field of its name.
+TERMS = ("hole", "valid", "coarse", "adversarial", "inter", "intra", "compactness", "separateness", "disentangle")
+
+
 class MDRNObjective(GanObjective):
     """The MDRN objective with an SN-PatchGAN discriminator on ``[composite in [-1, 1], hole]``."""
 
-    def __init__(
-        self,
-        config: MDRNConfig,
-        *,
-        hole_weight: float = 6.0,
-        valid_weight: float = 1.0,
-        coarse_weight: float = 1.0,
-        adversarial_weight: float = 0.1,
-        inter_weight: float = 1.0,
-        intra_weight: float = 1.0,
-        inco2_layer: int = 2,
-        inco2_tokens: int = 32,
-        compactness_weight: float = 0.01,
-        separateness_weight: float = 0.01,
-        disentangle_weight: float = 0.01,
-        discriminator_channels: int = 64,
-        discriminator_layers: int = 6,
-    ) -> None:
+    Options = MDRNOptions
+
+    def __init__(self, config: MDRNConfig, options: MDRNOptions = MDRNOptions()) -> None:  # noqa: B008 (frozen)
         super().__init__()
-        if not 0 <= inco2_layer < discriminator_layers:
-            raise ValueError(f"inco2_layer must be in [0, {discriminator_layers}), got {inco2_layer}")
-        self.trains_discriminator = adversarial_weight != 0
-        if not self.trains_discriminator and (inter_weight or intra_weight):
+        if not 0 <= options.inco2_layer < options.discriminator_layers:
+            raise ValueError(f"inco2_layer must be in [0, {options.discriminator_layers}), got {options.inco2_layer}")
+        self.trains_discriminator = options.adversarial != 0
+        if not self.trains_discriminator and (options.inter or options.intra):
             raise ValueError("InCo² compares the discriminator's features, which an untrained discriminator makes "
-                             "meaningless: with adversarial_weight 0, set inter_weight and intra_weight to 0 too")
-        self.discriminator = SNPatchGAN(4, sn_patch_widths(discriminator_channels, discriminator_layers), "same",
-                                        last_activation=False)
-        self.weights = {"hole": hole_weight, "valid": valid_weight, "coarse": coarse_weight,
-                        "adversarial": adversarial_weight, "inter": inter_weight, "intra": intra_weight,
-                        "compactness": compactness_weight, "separateness": separateness_weight,
-                        "disentangle": disentangle_weight}
-        self.inco2_layer, self.inco2_tokens = inco2_layer, inco2_tokens
+                             "meaningless: with adversarial 0, set inter and intra to 0 too")
+        self.discriminator = SNPatchGAN(4, sn_patch_widths(options.discriminator_width, options.discriminator_layers),
+                                        "same", last_activation=False)
+        self.weights = {name: getattr(options, name) for name in TERMS}
+        self.inco2_layer, self.inco2_tokens = options.inco2_layer, options.inco2_tokens
 
     def _score(self, image: torch.Tensor, hole: torch.Tensor):
         return self.discriminator(image * 2 - 1, hole, return_features=True)

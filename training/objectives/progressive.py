@@ -6,56 +6,70 @@
 patch discriminator is fully convolutional and is kept across stages.
 
 Per stage, at the stage's size: DeepFillv2's L1 on coarse and refined outputs against the area-downsampled real image
-(``l1_weight``, 1) and the hinge GAN loss of :class:`SemanticPatchGAN` on the composite (``gan_weight``; the poster
+(``l1``, 1) and the hinge GAN loss of :class:`SemanticPatchGAN` on the composite (``adversarial``; the poster
 gives no value, 0.1 as in OpenMMLab's DeepFillv2 is our default). ``semantic_net="none"`` replaces it with DeepFillv2's
-plain SN-PatchGAN (no semantic branch, for machines without the VGG16 weights); ``gan_weight=0`` trains with the L1
+plain SN-PatchGAN (no semantic branch, for machines without the VGG16 weights); ``adversarial=0`` trains with the L1
 terms only and never runs a discriminator.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from inpaint_core.models.progressive import ProgressiveConfig
+
 from ..discriminators.patch_gan import SN_PATCH_WIDTHS, SemanticPatchGAN, SNPatchGAN, semantic_network
-from ..layers.vgg import DEFAULT_VGG16_WEIGHTS
-from ..models.progressive import ProgressiveConfig
+from ..vgg import DEFAULT_VGG16_WEIGHTS
 from .adversarial import hinge_d_loss, hinge_g_loss
-from .objective import GanObjective
+from .base import GanObjective
 from .reconstruction import coarse_refined_l1
 
 CONDITIONS = ("self", "gt")
 
 
+@dataclass(frozen=True)
+class ProgressiveOptions:
+    #: The stage that trains (default: the last).
+    stage: int | None = None
+    #: Weight of the L1 of both branches of the stage.
+    l1: float = 1.0
+    #: Weight of the hinge GAN loss.
+    adversarial: float = 0.1
+    #: The frozen semantic network of the discriminator ("none": the plain SN-PatchGAN), its tapped layer and weights.
+    semantic_net: str = "vgg16"
+    semantic_layer: str = "relu4_3"
+    semantic_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS
+    #: The semantic features come from the scored image ("self") or from the ground truth ("gt").
+    semantic_condition: str = "self"
+    #: Allow a random semantic network when ``semantic_weights`` is None (tests only).
+    allow_random_semantic: bool = False
+    #: Channel widths of the patch discriminator's layers.
+    discriminator_widths: tuple[int, ...] = SN_PATCH_WIDTHS
+
+
 class ProgressiveObjective(GanObjective):
-    def __init__(
-        self,
-        config: ProgressiveConfig,
-        stage: int | None = None,
-        gan_weight: float = 0.1,
-        l1_weight: float = 1.0,
-        semantic_net: str = "vgg16",
-        semantic_layer: str = "relu4_3",
-        semantic_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS,
-        semantic_condition: str = "self",
-        allow_random_semantic: bool = False,
-        discriminator_widths: tuple[int, ...] = SN_PATCH_WIDTHS,
-    ) -> None:
+    Options = ProgressiveOptions
+
+    def __init__(self, config: ProgressiveConfig, options: ProgressiveOptions = ProgressiveOptions()) -> None:  # noqa: B008
         super().__init__()
-        if semantic_condition not in CONDITIONS:
-            raise ValueError(f"semantic_condition must be one of {CONDITIONS}, got {semantic_condition!r}")
+        if options.semantic_condition not in CONDITIONS:
+            raise ValueError(f"semantic_condition must be one of {CONDITIONS}, got {options.semantic_condition!r}")
         self.num_stages = len(config.scales)
-        self.stage = self.num_stages - 1 if stage is None else stage
-        if semantic_net == "none":
-            self.discriminator: torch.nn.Module = SNPatchGAN(4, tuple(discriminator_widths))
+        self.stage = self.num_stages - 1 if options.stage is None else options.stage
+        self.semantic = options.semantic_net != "none"
+        if self.semantic:
+            semantic = semantic_network(options.semantic_net, options.semantic_layer, options.semantic_weights,
+                                        options.allow_random_semantic)
+            self.discriminator: torch.nn.Module = SemanticPatchGAN(semantic, 4, tuple(options.discriminator_widths))
         else:
-            semantic = semantic_network(semantic_net, semantic_layer, semantic_weights, allow_random_semantic)
-            self.discriminator = SemanticPatchGAN(semantic, 4, tuple(discriminator_widths))
-        self.semantic = semantic_net != "none"
-        self.gan_weight, self.l1_weight, self.condition = gan_weight, l1_weight, semantic_condition
-        self.trains_discriminator = gan_weight != 0
+            self.discriminator = SNPatchGAN(4, tuple(options.discriminator_widths))
+        self.gan_weight, self.l1_weight = options.adversarial, options.l1
+        self.condition = options.semantic_condition
+        self.trains_discriminator = options.adversarial != 0
 
     @property
     def stage(self) -> int:

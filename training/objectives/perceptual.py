@@ -1,18 +1,29 @@
 """VGG16 perceptual and style (Gram) losses on pool1, pool2 and pool3, as in partial-convolution inpainting.
 
 The VGG16 (torchvision's ImageNet weights, by default from the Hub repo ``timm/vgg16.tv_in1k``) is
-:class:`inpaint_core.layers.vgg.VGG16Features`, built up to pool3 by :func:`perceptual_vgg`.
+:class:`training.vgg.VGG16Features`, built up to pool3 by :func:`perceptual_vgg`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from ..layers import vgg as vgg_layers
-from ..layers.vgg import DEFAULT_VGG16_WEIGHTS, vgg16_features
+from .. import vgg as vgg_layers
+from ..vgg import DEFAULT_VGG16_WEIGHTS, vgg16_features
+
+
+@dataclass(frozen=True)
+class VGGOptions:
+    """The options of objectives with perceptual and style terms."""
+
+    #: The VGG16 of the perceptual and style losses (None: a random VGG, which needs ``allow_random_vgg``: tests).
+    vgg_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS
+    allow_random_vgg: bool = False
+
 
 #: The VGG16 layers the perceptual and style losses compare.
 PERCEPTUAL_TAPS = ("pool1", "pool2", "pool3")

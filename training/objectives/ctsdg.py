@@ -11,48 +11,51 @@ VGG16 sees the [-1, 1] images without ImageNet normalisation, as in the referenc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from inpaint_core.models.ctsdg import CTSDG, CTSDGConfig
+
 from ..discriminators.ctsdg import CTSDGDiscriminator
-from ..models.ctsdg import CTSDG, CTSDGConfig
-from .objective import GanObjective
-from .perceptual_vgg import DEFAULT_VGG16_WEIGHTS, gram, perceptual_vgg
+from .base import GanObjective
+from .perceptual import VGGOptions, gram, perceptual_vgg
 
 
 @dataclass(frozen=True)
-class CTSDGLossWeights:
+class CTSDGOptions(VGGOptions):
+    """The weights of the loss terms (the official defaults), the VGG16 of the perceptual and style terms, and the
+    BatchNorm freeze of the official fine-tuning stage."""
+
     hole: float = 60.0
     valid: float = 10.0
+    #: With ``perceptual`` and ``style`` 0 no VGG is needed.
     perceptual: float = 0.1
     style: float = 250.0
+    #: With ``adversarial`` 0 the discriminator does not train.
     adversarial: float = 0.1
     intermediate: float = 1.0
+    #: Put every BatchNorm of the generator in eval mode while training (the official ``freeze_ec_bn``, set by the
+    #: fine-tuning stage).
+    freeze_batchnorm: bool = False
 
 
 class CTSDGObjective(GanObjective):
-    """``weights``: :class:`CTSDGLossWeights` or a dict of its fields (``--objective.weights '{"style": 0}'``).
-    With ``perceptual`` and ``style`` 0 no VGG is needed; with ``adversarial`` 0 the discriminator does not train.
-    ``vgg_weights``: the VGG16 of the perceptual and style losses (``None``, a random VGG, needs
-    ``allow_random_vgg=True``: tests only)."""
+    Options = CTSDGOptions
 
-    def __init__(
-        self,
-        config: CTSDGConfig,
-        weights: CTSDGLossWeights | dict = CTSDGLossWeights(),  # noqa: B008 (frozen)
-        vgg_weights: str | Path | None = DEFAULT_VGG16_WEIGHTS,
-        allow_random_vgg: bool = False,
-    ) -> None:
+    def __init__(self, config: CTSDGConfig, options: CTSDGOptions = CTSDGOptions()) -> None:  # noqa: B008 (frozen)
         super().__init__()
-        weights = CTSDGLossWeights(**weights) if isinstance(weights, dict) else weights
-        self.config, self.weights = config, weights
+        self.config, self.options = config, options
         self.discriminator = CTSDGDiscriminator()
-        self.trains_discriminator = weights.adversarial != 0
+        self.trains_discriminator = options.adversarial != 0
         # the official losses feed VGG16 images in [-1, 1], without ImageNet normalisation
-        uses_vgg = weights.perceptual != 0 or weights.style != 0
-        self.vgg = perceptual_vgg(vgg_weights, allow_random=allow_random_vgg, normalize=False) if uses_vgg else None
+        uses_vgg = options.perceptual != 0 or options.style != 0
+        self.vgg = (perceptual_vgg(options.vgg_weights, allow_random=options.allow_random_vgg, normalize=False)
+                    if uses_vgg else None)
+
+    def prepare(self, model: CTSDG, *, fine_tune: bool) -> None:
+        model.freeze_batchnorm = self.options.freeze_batchnorm
+        model.train(model.training)
 
     def generator_step(self, model: CTSDG, image: torch.Tensor, hole: torch.Tensor):
         inputs = model.native_inputs(image, hole)
@@ -70,7 +73,7 @@ class CTSDGObjective(GanObjective):
             "adversarial": self._adversarial_term(output, gray, edge),
             "intermediate": F.binary_cross_entropy(projected_edge, edge) + F.l1_loss(projected_image, truth),
         }
-        total = sum(getattr(self.weights, name) * value for name, value in terms.items())
+        total = sum(getattr(self.options, name) * value for name, value in terms.items())
         outputs = {
             "image": ((output + 1) / 2).clamp(0, 1),
             "edge": projected_edge,

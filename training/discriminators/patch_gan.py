@@ -23,8 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..layers.gated_conv import PADDINGS, tf_same_pad
-from ..layers.vgg import DEFAULT_VGG16_WEIGHTS, VGG16Features, vgg16_features
+from inpaint_core.layers.gated_conv import PADDINGS, tf_same_pad
+
+from ..vgg import DEFAULT_VGG16_WEIGHTS, VGG16Features, vgg16_features
 
 SN_PATCH_WIDTHS = (64, 128, 256, 256, 256, 256)
 

@@ -1,0 +1,63 @@
+"""Pinned outputs: the bundled models and ``opencv.telea`` give bit-identical results across refactors.
+
+The digests are the first 16 hex digits of the sha256 of the float32 output bytes, computed on one CPU thread (other
+thread counts sum convolutions in another order) with torch 2.13.0 on x86-64. A refactor that changes any output bit
+of the crop strategy or the face path fails here; a deliberate change of the numbers updates the digests and says why
+in its commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+
+import inpaint_core as ic
+
+#: name -> (crop with defaults, crop with margin/feather/colour match/threshold, faces with assume_aligned)
+PINNED = {
+    "ctsdg-compact-utkface": ("7511ca339b8e822e", "a05ccfd4d7a14bd6", "e11c8cf35b19a54a"),
+    "deepfill-compact-utkface": ("2b7dd7a51bc2cccc", "7b84551f075320c5", "53674867b84a6028"),
+    "mdrn-compact-utkface": ("bde9a72f19dface9", "ab10edf5fedef41c", "e723fd629cedc2b1"),
+    "opencv.telea": ("3859052e7c2c107e", "7d24113c154ddace", "138ac7c15e795cbf"),
+}
+
+
+def _image() -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.linspace(0, 1, 72), torch.linspace(0, 1, 88), indexing="ij")
+    disc = (((ys - 0.5) ** 2 + (xs - 0.4) ** 2) < 0.05).float()
+    noise = torch.rand(1, 3, 72, 88, generator=torch.Generator().manual_seed(0)) * 0.05
+    return (torch.stack([ys, xs, disc * 0.8 + 0.1])[None] * 0.9 + noise).clamp(0, 1)
+
+
+def _hole() -> torch.Tensor:
+    mask = torch.zeros(1, 1, 72, 88)
+    mask[..., 8:26, 10:32] = 1
+    mask[..., 40:56, 50:76] = 0.7
+    return mask
+
+
+def _digest(tensor: torch.Tensor) -> str:
+    return hashlib.sha256(tensor.contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_every_ready_model_is_pinned():
+    assert set(PINNED) == set(ic.ready_models()) - {"opencv.ns"}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_outputs_are_bit_identical_to_the_pinned_ones(name, one_thread):
+    model = ic.load_model(name)
+    plain = ic.inpaint(model, _image(), _hole(), "crop")
+    tuned = ic.inpaint(model, _image(), _hole(), "crop", margin=12, feather_pixels=3, color_match=True, threshold=0.5)
+    faces = ic.inpaint_faces(model, _image(), _hole(), assume_aligned=True).image
+    assert (_digest(plain), _digest(tuned), _digest(faces)) == PINNED[name]

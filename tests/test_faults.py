@@ -67,6 +67,7 @@ def test_download_killed_mid_file_leaves_nothing_loadable(local_hub):
     assert len(data) > 12 * 2**20  # the client writes in 10 MB chunks: the kill must leave one on disk
     local_hub.commit(REPO, {"model.safetensors": data})
     local_hub.failures["model.safetensors"] = ["half_then_stall"]
+    local_hub.truncate_at = 0.8  # 13 MB before the stall: the client's first 10 MB chunk is on disk while it waits
     local_hub.stall_seconds = 60
     process = _loader(REPO)
     deadline = time.monotonic() + 120

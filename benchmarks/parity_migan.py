@@ -163,16 +163,9 @@ def runs_at_512(args: argparse.Namespace) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--official-dir", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tolerance", type=float, default=1e-4)
-    side_by_side.add_arguments(parser)
-    args = parser.parse_args()
-    if args.memory_of:
-        side_by_side.memory_worker(runs_at_512(args), args.memory_of)
+    args = side_by_side.parity_arguments(__doc__, runs_at_512)
+    if args is None:
         return 0
-    torch.set_num_threads(args.threads)
     failed = False
     print("| network | parameters (official / ours) | max abs diff at its size | max abs diff, 300x340 via "
           "resize | 300x340 refused by predict | output std / clamped share |")

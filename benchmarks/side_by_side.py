@@ -29,6 +29,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-of", choices=("ours", "official"), help=argparse.SUPPRESS)
 
 
+def parity_arguments(description: str, runs_at_512: Callable[[argparse.Namespace], Runs]) -> argparse.Namespace | None:
+    """The command line of a parity script (the official checkout, seed, tolerance and the timing flags), with the
+    threads set; ``None`` when this process was only a memory worker (``--memory-of``), which has then run."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--official-dir", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tolerance", type=float, default=1e-4)
+    add_arguments(parser)
+    args = parser.parse_args()
+    if args.memory_of:
+        memory_worker(runs_at_512(args), args.memory_of)
+        return None
+    torch.set_num_threads(args.threads)
+    return args
+
+
 def _peak_rss_gib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):

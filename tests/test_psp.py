@@ -198,9 +198,12 @@ def test_predict_masks_the_face():
     image = torch.rand(1, 3, 64, 64)
     hole = torch.zeros(1, 1, 64, 64)
     hole[..., 16:48, 16:48] = 1
-    x = model.masked_input(image, hole)
-    assert torch.all(x[..., 20, 20] == model.config.hole_value)
-    assert torch.allclose(x[..., 0, 0], image[..., 0, 0] * 2 - 1)
+    x = model.masked_input(image, hole)  # the hole Telea-filled from the known pixels, which are kept
+    assert torch.allclose(x * (1 - hole), (image * 2 - 1) * (1 - hole))
+    telea = ic.build_model("opencv.telea").predict(image * (1 - hole), hole)
+    assert (x - (telea * 2 - 1)).abs()[hole.expand_as(x) > 0].max() < 1e-5
+    grey = ic.build_model("psp.tiny", prefill="zeros").masked_input(image, hole)
+    assert torch.all(grey[..., 20, 20] == model.config.hole_value)
     with torch.no_grad():
         out = model.predict(image, hole)
         assert out.shape == image.shape and out.min() >= 0 and out.max() <= 1

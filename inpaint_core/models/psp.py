@@ -24,6 +24,7 @@ from ..layers.irse import IR50_UNITS, IR50_WIDTHS, input_layer, ir_se_body
 from ..layers.stylegan2 import EqualLinear, StyleGAN2Generator
 from ..registry import Family, register_family
 from .base import InpaintModel
+from .prefill import PREFILLS, telea_prefill
 
 PSP_LICENSE = (
     "non-commercial: pSp code MIT (Richardson et al.), but the weights contain NVIDIA's StyleGAN2 FFHQ generator "
@@ -52,10 +53,15 @@ class PSPConfig:
     generator_channels: tuple[int, ...] = (512, 512, 512, 512, 512, 256, 128, 64, 32)
     #: Add ``latent_avg`` to the encoder's codes (``opts.start_from_latent_avg``; True for the released models).
     start_from_latent_avg: bool = True
-    #: Value in [-1, 1] that hole pixels get in :meth:`PSP.predict_outputs` (our choice: 0, mid-grey).
+    #: What the encoder sees under the hole (our choice, not pSp's: it was trained on whole faces): "telea", OpenCV's
+    #: Telea fill of the known pixels, so that it inverts a face without a grey patch; or "zeros", ``hole_value``.
+    prefill: str = "telea"
+    #: Value in [-1, 1] that hole pixels get with ``prefill="zeros"`` (0, mid-grey).
     hole_value: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.prefill not in PREFILLS:
+            raise ValueError(f"prefill must be one of {PREFILLS}, got {self.prefill!r}")
         if len(self.encoder_units) != 4 or len(self.encoder_widths) != 4:
             raise ValueError("the encoder has exactly four blocks (encoder_units and encoder_widths of length 4)")
         if self.image_size % 64 or self.image_size < 64:
@@ -120,8 +126,8 @@ class GradualStyleEncoder(nn.Module):
 
 
 class PSP(InpaintModel):
-    """pSp encoder + StyleGAN2 generator. As an inpainting model it encodes the masked face (holes set to
-    ``hole_value``) and returns the generated face: a prior for ISFRNet, not a faithful fill on its own."""
+    """pSp encoder + StyleGAN2 generator. As an inpainting model it encodes the masked face (its hole pre-filled as
+    ``prefill`` says) and returns the generated face: ISFRNet's stage 1 and prior, which the pipeline composites."""
 
     family = "psp"
     compile_modules = ("",)
@@ -152,7 +158,8 @@ class PSP(InpaintModel):
 
     def masked_input(self, image: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """Our public convention (image in [0, 1], hole 1 = fill) -> pSp's input in [-1, 1] with holes filled."""
-        return (image * 2 - 1) * (1 - hole) + hole * self.config.hole_value
+        x = (image * 2 - 1) * (1 - hole) + hole * self.config.hole_value
+        return telea_prefill(x, hole) if self.config.prefill == "telea" else x
 
     def predict_outputs(self, image, hole, generator=None):
         face, _ = self(self.masked_input(image, hole))

@@ -47,6 +47,8 @@ from inpaint_core.registry import families
 
 DEVICE = os.environ.get("INPAINT_APP_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
 CONCURRENCY = int(os.environ.get("INPAINT_APP_CONCURRENCY", "2"))
+#: Requests that may wait for a worker; more are refused at once ("queue is full") instead of piling up in memory.
+QUEUE_SIZE = int(os.environ.get("INPAINT_APP_QUEUE_SIZE", "64"))
 CACHE_SIZE = int(os.environ.get("INPAINT_APP_CACHE_SIZE", "2"))
 ALLOW_PATHS = os.environ.get("INPAINT_APP_ALLOW_PATHS", "0" if os.environ.get("SPACE_ID") else "1") == "1"
 #: Largest image side the app accepts (the pipeline's ``crop`` strategy handles large images; this bounds memory).
@@ -704,7 +706,7 @@ def build_demo() -> gr.Blocks:
                                *(gr.Number(0, precision=0, label=side) for side in ("left", "top", "right", "bottom"))]
             gr.Button(visible=False).click(outpaint_api, outpaint_inputs, api_output, api_name="outpaint",
                                            **run_options)
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 import resource
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,3 +116,40 @@ def test_failed_loads_do_not_leave_locks_behind():
         with pytest.raises(module.ic.UnknownModelError):
             cache.get(f"nope-{index}.nope")
     assert not cache._loading and not cache._models
+
+
+def test_a_burst_beyond_the_queue_is_refused_at_once_and_the_app_recovers(tmp_path):
+    """One worker and a queue of 2 (``INPAINT_APP_CONCURRENCY``, ``INPAINT_APP_QUEUE_SIZE``): of 12 requests sent at
+    once, at least the running one and the 2 waiting ones get results, the rest are refused with "queue is full" (not
+    kept in memory), and every one is answered; afterwards the app serves the next request."""
+    port = free_port()
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "INPAINT_APP_CONCURRENCY": "1", "INPAINT_APP_QUEUE_SIZE": "2",
+           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    server = subprocess.Popen([sys.executable, "gradio_app.py"], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        url, client, deadline = f"http://127.0.0.1:{port}/", None, time.monotonic() + 120
+        while client is None:
+            assert server.poll() is None and time.monotonic() < deadline, "the app did not start"
+            try:
+                client = Client(url, verbose=False)
+            except Exception:  # not listening yet
+                time.sleep(0.5)
+        image = handle_file(save(tmp_path, "i.png", smooth_image(256, 256, 0)))
+        mask = handle_file(save(tmp_path, "m.png", box_mask(256, 256, (64, 64, 192, 192))))
+        jobs = [client.submit(image, mask, "ctsdg-compact-utkface", "original", api_name="/inpaint")
+                for _ in range(12)]
+        outcomes = Counter()
+        for job in jobs:
+            try:
+                job.result(timeout=300)
+                outcomes["result"] += 1
+            except Exception as error:  # gradio_client's QueueError or AppError
+                outcomes["queue full" if "queue is full" in str(error).lower() else f"other: {error}"] += 1
+        assert sum(outcomes.values()) == 12 and set(outcomes) <= {"result", "queue full"}, outcomes
+        assert outcomes["result"] >= 3 and outcomes["queue full"] >= 1, outcomes
+        assert client.predict(image, mask, "opencv.telea", "crop", api_name="/inpaint")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .catalog import DEFAULT_MODEL, WeightsEntry, get_weights_entry
 from .errors import InputError
-from .hub import BUNDLED_DIR, cached_weights, endpoint, is_offline
+from .hub import BUNDLED_DIR, cached_weights, connection_error, endpoint, is_offline
 
 #: The names a host offers for the automatic choice, and the content each one is for.
 AUTO_NAMES = {"auto": "scene", "auto-face": "face"}
@@ -29,6 +29,8 @@ RANKING = {
     "scene": ("lama-big", "migan-places2-512"),
     "face": ("lama-big", "migan-places2-512"),
 }
+#: Seconds the automatic choice waits for the Hub's first answer before it counts as offline.
+ONLINE_PROBE_TIMEOUT = 3.0
 _WHY = {
     "lama-big": "big-lama, the strongest network for large holes at any size",
     "migan-places2-512": "MI-GAN 512, a strong and fast network",
@@ -40,18 +42,6 @@ def is_ready(entry: WeightsEntry, extra_dirs: Iterable[str | Path] = ()) -> bool
     if entry.bundled is not None:
         return (BUNDLED_DIR / entry.bundled).is_file()
     return cached_weights(entry, extra_dirs) is not None
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """True when the Hub endpoint answers at all (one request, no retries): "online" for the automatic choice, so
-    that a machine without a network falls back at once instead of after the client's retries."""
-    from huggingface_hub.utils import get_session
-
-    try:
-        get_session().head(endpoint(), timeout=timeout)
-    except Exception:  # noqa: BLE001 - any transport error means: not reachable now
-        return False
-    return True
 
 
 def choose_model(kind: str = "scene", *, models_dirs: Iterable[str | Path] = (),
@@ -67,7 +57,7 @@ def choose_model(kind: str = "scene", *, models_dirs: Iterable[str | Path] = (),
     for entry in ranked:
         if is_ready(entry, extra):
             return entry.name, f"auto ({kind}): {entry.name}, {_WHY[entry.name]}, ready on this machine"
-    if not offline and hub_reachable():
+    if not offline and connection_error(endpoint(), timeout=ONLINE_PROBE_TIMEOUT) is None:
         entry = ranked[0]
         why = f"auto ({kind}): {entry.name}, {_WHY[entry.name]}; downloading it."
         return entry.name, f"{why} {entry.download_notice()}"

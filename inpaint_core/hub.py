@@ -277,16 +277,22 @@ def verified_dir() -> Path:
     return hf_cache_dir().parent / "inpaint_core" / "verified"
 
 
-def _check_reachable(url: str, hint: str) -> None:
-    """Raise at once when ``url``'s host does not answer; any HTTP answer (even an error) is left to the download."""
-    from huggingface_hub import get_hf_file_metadata
-    from huggingface_hub.errors import HfHubHTTPError
+def connection_error(url: str, timeout: float = PROBE_TIMEOUT) -> Exception | None:
+    """The transport error (DNS, refused or timed-out connection) when ``url``'s host does not answer one request
+    sent without retries; None when it answers at all, even with an HTTP error."""
+    from huggingface_hub.utils import get_session
 
     try:
-        get_hf_file_metadata(url, timeout=PROBE_TIMEOUT)
-    except HfHubHTTPError:
-        return
-    except Exception as error:  # DNS, refused or timed-out connections of any transport
+        get_session().head(url, timeout=timeout)
+    except Exception as error:  # noqa: BLE001 - any transport error means: not reachable now
+        return error
+    return None
+
+
+def _check_reachable(url: str, hint: str) -> None:
+    """Raise at once when ``url``'s host does not answer; any HTTP answer (even an error) is left to the download."""
+    error = connection_error(url)
+    if error is not None:
         raise WeightsError(
             f"cannot reach {endpoint()} to download {url} ({error}): check the network connection (or set "
             f"HF_ENDPOINT to a mirror), {hint}"

@@ -156,8 +156,7 @@ def main() -> int:
         print(f"| {row['size']} | {row['diff']:.2e} | {row['std']:.3f} / {row['saturated']:.1%} |")
     failed = rows[0]["params_official"] != rows[0]["params_ours"] or any(r["diff"] > args.tolerance for r in rows)
     if args.bench:
-        script_args = ["--official-dir", str(args.official_dir), "--seed", str(args.seed)]
-        side_by_side.print_bench(side_by_side.bench(runs_at_512(args), args, __file__, script_args), args)
+        side_by_side.print_bench(side_by_side.bench(runs_at_512(args), args, __file__), args)
     return 1 if failed else 0
 
 

@@ -177,8 +177,7 @@ def main() -> int:
         print(f"| MI-GAN {resolution} | {r['params_official']:,} / {r['params_ours']:,} | {r['diff_native']:.2e} | "
               f"{r['diff_300x340']:.2e} | {r['refused_300x340']} | {r['std']:.3f} / {r['clamped']:.1%} |")
     if args.bench:
-        script_args = ["--official-dir", str(args.official_dir), "--seed", str(args.seed)]
-        side_by_side.print_bench(side_by_side.bench(runs_at_512(args), args, __file__, script_args), args)
+        side_by_side.print_bench(side_by_side.bench(runs_at_512(args), args, __file__), args)
     return 1 if failed else 0
 
 

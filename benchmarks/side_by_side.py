@@ -63,8 +63,10 @@ def memory_worker(runs: Runs, which: str) -> None:
     print(_peak_rss_gib())
 
 
-def bench(runs: Runs, args: argparse.Namespace, script: str, script_args: list[str]) -> dict[str, float]:
-    """Median wall and CPU time of each run (alternating), and each one's peak RSS from a subprocess."""
+def bench(runs: Runs, args: argparse.Namespace, script: str) -> dict[str, float]:
+    """Median wall and CPU time of each run (alternating), and each one's peak RSS from a subprocess: ``script``
+    run again with the same checkout and seed as a ``--memory-of`` worker."""
+    script_args = ["--official-dir", str(args.official_dir), "--seed", str(args.seed)]
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     with torch.inference_mode():
         for run in runs.values():

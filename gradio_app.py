@@ -349,10 +349,10 @@ def _progress_callback(progress: gr.Progress, what: str) -> Callable[[int, int],
 
 
 def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather_pixels, threshold, color_match,
-               working_size, seed, compile=False, precision="auto", progress=gr.Progress()):  # noqa: B008  (Gradio injects the tracker this way)
+               working_size, seed, progress=gr.Progress()):  # noqa: B008  (Gradio injects the tracker this way)
     """The Inpaint tab: returns the result, the hole overlay and a status line."""
     options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
-                                             seed, compile, precision))
+                                             seed))
     inputs = editor_inputs(editor, mask_upload)
     if not (inputs.hole >= options.threshold).any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
@@ -369,10 +369,10 @@ def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather_pixels
 
 
 def compare_ui(editor, mask_upload, model_names, strategy, margin, feather_pixels, threshold, color_match,
-               working_size, seed, compile=False, precision="auto", progress=gr.Progress()):  # noqa: B008
+               working_size, seed, progress=gr.Progress()):  # noqa: B008
     """The Compare tab: every chosen model on the same input; a gallery and a table of times."""
     options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
-                                             seed, compile, precision))
+                                             seed))
     inputs = editor_inputs(editor, mask_upload)
     if not (inputs.hole >= options.threshold).any():
         raise user_error("The mask is empty: paint over what should be filled, or upload a mask (white = fill).")
@@ -493,7 +493,7 @@ def outpaint_api(image: dict | None, model: str, left: int, top: int, right: int
 
 def inpaint_api(image: dict | None, mask: dict | None, model: str, strategy: str, margin: int,
                 feather_pixels: float, threshold: float, color_match: bool, working_size: int,
-                seed: int, compile: bool = False, precision: str = "auto") -> Image.Image:  # noqa: A002 (the option)
+                seed: int) -> Image.Image:
     """Inpaint ``image`` where ``mask`` is white (or, for a transparent PNG, painted); returns the result.
 
     ``model``: a name from ``inpaint_core.list_models()``, a Hub repo id or a weights path; the other parameters are
@@ -501,7 +501,7 @@ def inpaint_api(image: dict | None, mask: dict | None, model: str, strategy: str
     returns the image unchanged.
     """
     options = option_values(InpaintOptions, (strategy, margin, feather_pixels, threshold, color_match, working_size,
-                                             seed, compile, precision))
+                                             seed))
     inputs = api_inputs(image, mask)
     loaded = load(model)
     result, _ = run_pipeline(loaded, inputs.image, inputs.hole, options)
@@ -597,6 +597,8 @@ def option_controls(options_cls, api: bool = False) -> dict[str, gr.components.C
     prefix = "face-option-" if options_cls is FaceOptions else "option-"
     controls = {}
     for name, (item, spec) in options_cls.specs().items():
+        if name in getattr(options_cls, "MODEL_WIDE", ()):  # one cached model serves every visitor
+            continue
         shown = {"label": name} if api else {"label": spec.label, "info": spec.help, "elem_id": prefix + name}
         kind = str(item.type)
         if spec.choices:

@@ -27,7 +27,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -111,6 +111,10 @@ def _checked(item: dataclasses.Field, value: Any) -> Any:
 @dataclass(frozen=True)
 class InpaintOptions(_Options):
     """The options of :func:`inpaint_core.inpaint` (see the module doc for why each default)."""
+
+    #: Options that change the loaded model itself (its weights' dtype, its compiled graph), not only one run: a host
+    #: whose one model serves every user at once (the app) keeps their defaults instead of offering them per request.
+    MODEL_WIDE: ClassVar[tuple[str, ...]] = ("compile", "precision")
 
     strategy: str = _option(
         "crop", "Strategy",

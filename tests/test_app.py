@@ -24,7 +24,9 @@ import inpaint_core as ic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Every pipeline option at its default, in the order the endpoints take them.
-DEFAULTS = tuple(ic.InpaintOptions().as_kwargs().values())
+#: The app's pipeline controls, in order: every option but the model-wide ones (which it keeps at their defaults).
+PER_REQUEST = [name for name in ic.InpaintOptions.specs() if name not in ic.InpaintOptions.MODEL_WIDE]
+DEFAULTS = tuple(ic.InpaintOptions().as_kwargs()[name] for name in PER_REQUEST)
 
 
 def load_app():
@@ -115,10 +117,10 @@ def test_api_inpaints_the_hole_only(client, tmp_path):
 
 def test_api_lists_the_plain_endpoint(client):
     endpoint = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/inpaint"]
-    names = ["image", "mask", "model", *ic.InpaintOptions.specs()]
+    names = ["image", "mask", "model", *PER_REQUEST]
     assert [p["label"] for p in endpoint["parameters"]] == names
     defaults = {p["label"]: p["parameter_default"] for p in endpoint["parameters"] if p["parameter_has_default"]}
-    assert defaults == {"model": ic.DEFAULT_MODEL, **ic.InpaintOptions().as_kwargs()}
+    assert defaults == {"model": ic.DEFAULT_MODEL, **dict(zip(PER_REQUEST, DEFAULTS))}
 
 
 @pytest.mark.parametrize(
@@ -177,7 +179,7 @@ def test_editor_layer_is_the_hole(client, tmp_path):
     layer[16:40, 20:44] = (255, 45, 85, 255)
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)),
               "layers": [handle_file(save(tmp_path, "layer.png", layer))], "composite": None}
-    result, hole, status = client.predict(editor, None, "opencv.telea", "crop", 64, 0, 0.1, False, 0, 0, False, "auto",
+    result, hole, status = client.predict(editor, None, "opencv.telea", "crop", 64, 0, 0.1, False, 0, 0,
                                           api_name="/inpaint_editor")
     assert np.array_equal(read(result), expected(image, layer[..., 3]))
     hole = read(hole).astype(int)
@@ -193,12 +195,12 @@ def test_editor_paint_and_uploaded_mask_add_up(client, tmp_path):
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)),
               "layers": [handle_file(save(tmp_path, "layer.png", layer))], "composite": None}
     _, hole, status = client.predict(editor, handle_file(save(tmp_path, "m.png", uploaded)), "opencv.telea", "crop",
-                                     64, 0, 0.1, False, 0, 0, False, "auto", api_name="/inpaint_editor")
+                                     64, 0, 0.1, False, 0, 0, api_name="/inpaint_editor")
     tinted = (read(hole).astype(int) - image)[..., 0] > 40
     assert tinted[8, 8] and tinted[32, 40] and not tinted[8, 40] and not tinted[44, 4]
     with pytest.raises(AppError, match="Uploaded mask: .*image's size"):
         client.predict(editor, handle_file(save(tmp_path, "m.png", box_mask(40, 40, (1, 1, 9, 9)))), "opencv.telea",
-                       "crop", 64, 0, 0.1, False, 0, 0, False, "auto", api_name="/inpaint_editor")
+                       "crop", 64, 0, 0.1, False, 0, 0, api_name="/inpaint_editor")
 
 
 def test_editor_empty_and_missing_inputs(client, tmp_path):
@@ -217,7 +219,7 @@ def test_compare_runs_every_model_and_reports_failures(client, tmp_path, monkeyp
     editor = {"background": handle_file(save(tmp_path, "bg.png", image)), "layers": [], "composite": None}
     gallery, table = client.predict(editor, handle_file(save(tmp_path, "m.png", mask)),
                                     ["opencv.telea", "opencv.ns", "missing/repo-that-is-not-cached"], "crop",
-                                    64, 0, 0.1, False, 0, 0, False, "auto", api_name="/compare_editor")
+                                    64, 0, 0.1, False, 0, 0, api_name="/compare_editor")
     assert [item["caption"].split(" · ")[0] for item in gallery] == ["opencv.telea", "opencv.ns"]
     rows = {row[0]: row for row in table["data"]}
     assert rows["opencv.telea"][3] == "ok" and rows["opencv.telea"][1] >= 0
@@ -242,7 +244,7 @@ def test_faces_aligned_with_a_face_network_file(client, tmp_path):
     weights = ic.save_model(ic.build_model("mdrn.tiny"), tmp_path / "mdrn_tiny.safetensors")
     image, mask = smooth_image(64, 64, 7), box_mask(64, 64, (20, 16, 36, 48))
     result, _, status = client.predict(editor_payload(tmp_path, image), handle_file(save(tmp_path, "m.png", mask)),
-                                       str(weights), True, 0.26, 32, 0, 0.1, False, 0, 0, False, "auto",
+                                       str(weights), True, 0.26, 32, 0, 0.1, False, 0, 0,
                                        api_name="/faces_editor")
     out = read(result)
     assert out.shape == image.shape and np.array_equal(out[mask == 0], image[mask == 0])
@@ -258,7 +260,7 @@ def test_faces_finds_the_astronaut(client, tmp_path):
     mask = box_mask(256, 256, (66, 100, 80, 125))  # the mouth
     result, boxes, status = client.predict(editor_payload(tmp_path, photo),
                                            handle_file(save(tmp_path, "m.png", mask)), "opencv.telea", False, 0.26,
-                                           32, 0, 0.1, False, 0, 0, False, "auto", api_name="/faces_editor")
+                                           32, 0, 0.1, False, 0, 0, api_name="/faces_editor")
     assert "1 face(s) found" in status and "outside every face" not in status
     yellow = np.all(np.abs(read(boxes).astype(int) - (255, 214, 0)) < 40, axis=-1)
     assert yellow.sum() > 200, "the overlay draws the face box"
@@ -285,7 +287,7 @@ def test_progress_reaches_the_client(client, tmp_path, monkeypatch):
     image = smooth_image(96, 96, 8)
     mask = np.maximum.reduce([box_mask(96, 96, box) for box in ((4, 4, 12, 12), (40, 40, 48, 48), (80, 80, 90, 90))])
     job = client.submit(editor_payload(tmp_path, image), handle_file(save(tmp_path, "m.png", mask)), "slow", "crop",
-                        8, 0, 0.1, False, 0, 0, False, "auto", api_name="/inpaint_editor")
+                        8, 0, 0.1, False, 0, 0, api_name="/inpaint_editor")
     seen = set()
     while not job.done():
         for unit in job.status().progress_data or []:
@@ -376,8 +378,12 @@ def test_examples_render_offline():
 def test_every_option_has_its_control(app):
     """The Pipeline options accordion and the Faces tab show each option with its label, default and range."""
     components = {c["props"].get("elem_id"): c["props"] for c in app[0].demo.config["components"]}
+    for name in ic.InpaintOptions.MODEL_WIDE:  # one cached model serves every visitor: not changed per request
+        assert "option-" + name not in components
     for prefix, options_cls in (("option-", ic.InpaintOptions), ("face-option-", ic.FaceOptions)):
         for name, (item, spec) in options_cls.specs().items():
+            if name in getattr(options_cls, "MODEL_WIDE", ()):
+                continue
             props = components[prefix + name]
             assert props["label"] == spec.label and props["value"] == item.default, name
             if spec.maximum is not None and name != "seed":
@@ -389,7 +395,8 @@ def test_every_option_reaches_the_pipeline_through_the_api(client, tmp_path):
     options = ic.InpaintOptions(strategy="resize", margin=16, feather_pixels=3, threshold=0.5, color_match=True,
                                 working_size=32, seed=4)
     out = read(client.predict(handle_file(save(tmp_path, "i.png", image)), handle_file(save(tmp_path, "m.png", mask)),
-                              "opencv.telea", *options.as_kwargs().values(), api_name="/inpaint"))
+                              "opencv.telea", *(options.as_kwargs()[name] for name in PER_REQUEST),
+                              api_name="/inpaint"))
     wanted = ic.inpaint(ic.load_model("opencv.telea"), image, mask, options=options)
     assert np.array_equal(out, np.asarray(ic.image_ops.to_pil(wanted)))
 

@@ -91,8 +91,9 @@ def test_the_docs_table_lists_every_option_with_its_names_and_default(title, opt
     assert list(rows) == list(options_cls.specs())
     for name, (item, spec) in options_cls.specs().items():
         library, widget, control, api, cli_flag, default = rows[name][:6]
-        assert (widget, control, cli_flag, default) == (name, spec.label, flag(name), str(item.default)), name
-        assert api in (name, "(editor only)"), name
+        shown = "(not in the app)" if name in getattr(options_cls, "MODEL_WIDE", ()) else spec.label
+        assert (widget, control, cli_flag, default) == (name, shown, flag(name), str(item.default)), name
+        assert api in (name, "(editor only)", "(not in the app)"), name
 
 
 def test_the_command_line_has_a_flag_for_every_option():

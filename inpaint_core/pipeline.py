@@ -47,7 +47,7 @@ class InpaintResult:
 
 def inpaint(model: InpaintModel, image, hole, strategy: str | None = None, **options) -> torch.Tensor:
     """Inpaint ``image`` ([0, 1], ``[B, 3, H, W]``) where ``hole`` is 1; options as :func:`inpaint_detailed`."""
-    return inpaint_detailed(model, image, hole, strategy, **options).image
+    return inpaint_detailed(model, image, hole, strategy, extras=False, **options).image
 
 
 def inpaint_detailed(
@@ -59,6 +59,7 @@ def inpaint_detailed(
     options: InpaintOptions | None = None,
     generator: torch.Generator | None = None,
     progress: Progress | None = None,
+    extras: bool = True,
     **overrides,
 ) -> InpaintResult:
     """Run the pipeline and return the composited image, the hole used and the network's extra outputs.
@@ -69,12 +70,13 @@ def inpaint_detailed(
     colour statistics to those of the known pixels around its hole), ``threshold`` (mask values at or above it are
     holes), ``working_size`` (overrides the model's for ``resize`` and ``crop``; 0 or None: the model's), ``seed``.
     ``generator``: used instead of one seeded with ``seed``. ``progress(done, total)`` is called after each region;
-    raising from it cancels the run. A mask without any hole returns the image unchanged, whatever its size.
+    raising from it cancels the run. ``extras=False`` leaves :attr:`InpaintResult.extras` empty (each extra output
+    is an image-sized canvas). A mask without any hole returns the image unchanged, whatever its size.
     """
     options = InpaintOptions.resolve(options, strategy=strategy, **overrides)
     given = image
     image, soft = prepare_inputs(image, hole)
-    return inpaint_prepared(model, image, soft, options, generator, progress, given=given)
+    return inpaint_prepared(model, image, soft, options, generator, progress, given=given, extras=extras)
 
 
 def inpaint_prepared(
@@ -85,11 +87,12 @@ def inpaint_prepared(
     generator: torch.Generator | None = None,
     progress: Progress | None = None,
     given: object = None,
+    extras: bool = True,
 ) -> InpaintResult:
     """:func:`inpaint_detailed` of an image and soft hole as :func:`prepare_inputs` returns them, with resolved
     ``options`` (the face path converts its input once and calls this for each face crop). ``given``: what the caller
     passed to :func:`prepare_inputs`, so that the result is written in place only where that made a copy (default:
-    ``image`` itself, which is then never written to)."""
+    ``image`` itself, which is then never written to). ``extras``: as :func:`inpaint_detailed`."""
     strategy, margin, feather_pixels = options.strategy, options.margin, options.feather_pixels
     binary = soft >= options.threshold
     empty, full = hole_extent(binary)
@@ -104,7 +107,7 @@ def inpaint_prepared(
     model.use_precision(options.precision)
     if options.compile:
         model.compile_for(working_size)
-    runner = _Runner(model, generator, working_size, options.color_match, soft, binary, feather_pixels)
+    runner = _Runner(model, generator, working_size, options.color_match, soft, binary, feather_pixels, extras)
     with torch.inference_mode():
         if strategy == "crop":
             _run_crops(runner, image, binary, max(margin, math.ceil(feather_pixels)), result, progress)
@@ -142,14 +145,17 @@ def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:
 def _run_crops(runner, image, binary, margin, result, progress) -> None:
     square = runner.model.fixed_size
     jobs = [(index, box) for index in range(image.shape[0]) for box in region_boxes(binary[index, 0], margin, square)]
-    filled = torch.zeros_like(binary)  # holes filled by an earlier region count as known pixels now
+    # Holes filled by an earlier region count as known pixels now (one region alone needs no record of that).
+    filled = torch.zeros_like(binary) if len(jobs) > 1 else None
     for done, (index, crop) in enumerate(jobs, start=1):
         top, left, bottom, right = crop
         window = (slice(index, index + 1), slice(None), slice(top, bottom), slice(left, right))
-        todo = binary[window] & ~filled[window]
+        todo = binary[window] if filled is None else binary[window] & ~filled[window]
         if todo.any():
-            runner.fill_box(result.image[window], todo, crop, runner.working_size, result, index, filled[window])
-            filled[window] |= todo
+            done_before = None if filled is None else filled[window]
+            runner.fill_box(result.image[window], todo, crop, runner.working_size, result, index, done_before)
+            if filled is not None:
+                filled[window] |= todo
         _report(progress, done, len(jobs))
 
 
@@ -167,9 +173,9 @@ def region_boxes(binary: torch.Tensor, margin: int, square: bool = False) -> lis
 class _Runner:
     """Runs the model on one box of one image and composites the prediction into the result."""
 
-    def __init__(self, model, generator, working_size, color_match, soft, binary, feather_pixels) -> None:
+    def __init__(self, model, generator, working_size, color_match, soft, binary, feather_pixels, extras) -> None:
         self.model, self.generator, self.working_size, self.color_match = model, generator, working_size, color_match
-        self.soft, self.binary, self.feather_pixels = soft, binary, feather_pixels
+        self.soft, self.binary, self.feather_pixels, self.extras = soft, binary, feather_pixels, extras
 
     def fill_box(self, crop, hole, box, size, result: InpaintResult, index: int, filled=None) -> None:
         """Inpaint ``crop`` (the pixels of ``box`` in image ``index``) where ``hole`` is true, and blend it in."""
@@ -181,7 +187,7 @@ class _Runner:
             prediction = match_colors(prediction, crop, hole)
         weight = self._weight(index, box, filled)
         result.image[index : index + 1, :, top:bottom, left:right] = crop + (prediction - crop) * weight
-        for name, value in outputs.items():
+        for name, value in outputs.items() if self.extras else ():
             canvas = result.extras.setdefault(
                 name, result.image.new_zeros((result.image.shape[0], value.shape[1], *result.image.shape[-2:]))
             )

@@ -32,6 +32,25 @@ def test_bounding_boxes_of_separate_merged_and_ragged_regions():
     assert merged == [(5, 1027, 9, 1030), (1000, 500, 1020, 520), (2099, 0, 2100, 1)]
 
 
+def test_bounding_boxes_of_small_holes_far_apart_in_a_large_mask_are_exact():
+    # labelled within the holes' extent, at full resolution when that extent is small, not on a coarse grid
+    hole = torch.zeros(4096, 4096, dtype=torch.bool)
+    hole[2001:2003, 3000:3010] = True
+    hole[2004:2009, 3005:3007] = True  # one row below the first region: merged only with merge_distance
+    assert sorted(ic.masks.bounding_boxes(hole)) == [(2001, 3000, 2003, 3010), (2004, 3005, 2009, 3007)]
+    assert ic.masks.bounding_boxes(hole, merge_distance=1) == [(2001, 3000, 2009, 3010)]
+    assert ic.masks.bounding_boxes(torch.zeros(4096, 4096, dtype=torch.bool)) == []
+
+
+def test_grayscale_samples_read_past_a_gray_sample_grid():
+    from inpaint_core.image_ops import grayscale_samples
+
+    image = torch.rand(3, 1, 130, 130).expand(3, 3, 130, 130).clone()
+    image[1, 0, 5, 7] += 0.1  # off the 64-pixel grid: only the full check sees it
+    image[2, 1, 64, 64] -= 0.1  # on the grid
+    assert grayscale_samples(image).tolist() == [True, False, False]
+
+
 def test_hole_extent_per_sample():
     binary = torch.zeros(3, 1, 5, 7, dtype=torch.bool)
     binary[1, :, 2, 3] = True

@@ -237,6 +237,14 @@ def test_ctsdg_edges_do_not_trace_the_hole_outline():
     assert seen[1].sum() > 50
 
 
+def test_extras_are_collected_only_when_asked(image, hole):
+    model = ic.build_model("deepfill.tiny").eval()
+    kept = ic.inpaint_detailed(model, image, hole, "crop", seed=3)
+    dropped = ic.inpaint_detailed(model, image, hole, "crop", seed=3, extras=False)
+    assert set(kept.extras) == {"coarse"} and kept.extras["coarse"].shape[-2:] == image.shape[-2:]
+    assert dropped.extras == {} and torch.equal(dropped.image, kept.image)
+
+
 @pytest.mark.parametrize("size", [64, 1024])  # 1024: the output buffer comes from numpy (huge pages)
 def test_the_input_is_never_written_to(telea, size):
     image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))

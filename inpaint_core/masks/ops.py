@@ -80,6 +80,28 @@ def bounding_boxes(
     """
     hole = hole.detach().cpu()
     binary = (hole if hole.dtype == torch.bool else hole > 0.5).numpy()
+    extent = _extent(binary)
+    if extent is None:
+        return []
+    top, left = extent[0], extent[1]
+    return [
+        (top + box[0], left + box[1], top + box[2], left + box[3])
+        for box in _labelled_boxes(binary[extent[0] : extent[2], extent[1] : extent[3]], merge_distance, coarse_side)
+    ]
+
+
+def _extent(binary: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(top, left, bottom, right)`` of all the set pixels of a bool ``[H, W]`` array, None when there are none."""
+    rows = np.flatnonzero(binary.any(axis=1))
+    if not rows.size:
+        return None
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(binary[top:bottom].any(axis=0))
+    return top, int(cols[0]), bottom, int(cols[-1]) + 1
+
+
+def _labelled_boxes(binary: np.ndarray, merge_distance: int, coarse_side: int) -> list[tuple[int, int, int, int]]:
+    """:func:`bounding_boxes` of a bool array."""
     factor = max(1, math.ceil(max(binary.shape) / coarse_side))
     coarse = _block_any(binary, factor) if factor > 1 else binary
     grouped = coarse.astype(np.uint8)

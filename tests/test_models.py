@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 
 import pytest
@@ -133,8 +134,8 @@ def test_compile_without_a_compiler_warns_and_runs_eagerly(image, hole, monkeypa
 
 @pytest.mark.slow
 def test_compiled_model_gives_the_eager_output():
-    """Compiled or, where inductor fails on the network (torch 2.13 does on DeepFill's attention: "vr must not be
-    None"), warned about and run eagerly: the output is the eager one either way."""
+    """DeepFill compiles around its contextual attention (which inductor 2.13 fails on and which stays eager) and
+    gives the eager output; without a C++ compiler it is warned about and runs eagerly."""
     model = ic.build_model("deepfill.tiny").eval()
     image = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     hole = torch.zeros(1, 1, 64, 64)
@@ -143,10 +144,11 @@ def test_compiled_model_gives_the_eager_output():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         seconds = model.compile_for(64)
-    if seconds is None:
-        assert any("runs uncompiled" in str(w.message) for w in caught)
+    if not any(shutil.which(cc) for cc in ("c++", "g++", "clang++")):
+        assert seconds is None and any("runs uncompiled" in str(w.message) for w in caught)
         assert "forward" not in model.generator.__dict__
     else:
+        assert seconds is not None, [str(w.message) for w in caught]
         assert seconds > 0 and model.compile_for(64) == 0.0  # compiled once per size
     torch.testing.assert_close(model.predict(image, hole), eager, rtol=1e-4, atol=1e-4)
     model.uncompile()

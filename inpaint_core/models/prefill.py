@@ -19,6 +19,7 @@ PREFILL_RADIUS = 5
 PREFILLS = ("zeros", "telea")
 
 
+@torch.compiler.disable  # OpenCV on numpy arrays: outside any compiled graph (tracing it fails a guard)
 def opencv_fill(
     image: torch.Tensor, hole: torch.Tensor, method: str = "telea", radius: int = PREFILL_RADIUS
 ) -> torch.Tensor:

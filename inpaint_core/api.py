@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from .auto import AUTO_NAMES, choose_model
-from .catalog import DEFAULT_MODEL, catalog
+from .auto import AUTO_NAMES, BUNDLED, choose_model
+from .catalog import catalog
 from .converters import convert_checkpoint
 from .errors import UnknownModelError, WeightsError
 from .hub import resolve_weights
@@ -78,16 +78,17 @@ def load_auto(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[InpaintModel, str]:
     """``(model, reason)`` for :func:`inpaint_core.auto.choose_model`'s pick for ``kind`` (``"scene"`` or
-    ``"face"``); when that pick cannot be fetched, the bundled default runs and the reason says why."""
+    ``"face"``); when that pick cannot be fetched, the bundled network for ``kind`` runs and the reason says why."""
     extra = list(models_dirs)
     name, reason = choose_model(kind, models_dirs=extra, offline=offline)
     try:
         model = load_model(name, device, dtype, models_dirs=extra, offline=offline, progress=progress)
     except WeightsError as error:
-        if name == DEFAULT_MODEL:
+        bundled = BUNDLED[kind]
+        if name == bundled:
             raise
-        reason = f"auto ({kind}): {name} could not be loaded ({error}); the bundled {DEFAULT_MODEL} runs instead"
-        model = load_model(DEFAULT_MODEL, device, dtype)
+        reason = f"auto ({kind}): {name} could not be loaded ({error}); the bundled {bundled} runs instead"
+        model = load_model(bundled, device, dtype)
     logging.getLogger(__name__).info(reason)
     return model, reason
 

@@ -7,7 +7,8 @@ weights could not be downloaded where this was written; see docs/lama.md and doc
 - ``lama-big`` first: big-lama (51 M parameters) fills large holes at any resolution (its Fourier convolutions see
   the whole image); it is the default erase model of IOPaint and Krita's AI Diffusion peers.
 - ``migan-places2-512`` next: MI-GAN (6 M parameters) is an order of magnitude faster, at a fixed 512.
-- the bundled :data:`~inpaint_core.catalog.DEFAULT_MODEL` last: it always works offline.
+- the bundled network for the content last (:data:`BUNDLED`: the scene network for ``auto``, the face network for
+  ``auto-face``): it always works offline.
 
 Faces use the same order: both Places2 networks fill faces far better than a Telea-like blur, and the face networks
 we can load by name are no stronger on their own (pSp alone regenerates the whole face, ``docs/faces.md``; the
@@ -29,6 +30,9 @@ RANKING = {
     "scene": ("lama-big", "migan-places2-512"),
     "face": ("lama-big", "migan-places2-512"),
 }
+#: The bundled network each kind falls back to offline: the scene network trained on scene photos, the face one on
+#: faces (their cards: inpaint_core/weights/).
+BUNDLED = {"scene": "mdrn-compact-scenes", "face": DEFAULT_MODEL}
 #: Seconds the automatic choice waits for the Hub's first answer before it counts as offline.
 ONLINE_PROBE_TIMEOUT = 3.0
 _WHY = {
@@ -47,8 +51,8 @@ def is_ready(entry: WeightsEntry, extra_dirs: Iterable[str | Path] = ()) -> bool
 def choose_model(kind: str = "scene", *, models_dirs: Iterable[str | Path] = (),
                  offline: bool | None = None) -> tuple[str, str]:
     """``(name, reason)``: the first ranked model for ``kind`` that is ready, or, when online (not ``offline`` and
-    the Hub answers), the first ranked one (it will be downloaded); else the bundled default with a one-line
-    notice."""
+    the Hub answers), the first ranked one (it will be downloaded); else the bundled network for ``kind``
+    (:data:`BUNDLED`) with a one-line notice."""
     if kind not in RANKING:
         raise InputError(f"kind must be one of {sorted(RANKING)}, got {kind!r}")
     offline = is_offline() if offline is None else offline
@@ -61,6 +65,6 @@ def choose_model(kind: str = "scene", *, models_dirs: Iterable[str | Path] = (),
         entry = ranked[0]
         why = f"auto ({kind}): {entry.name}, {_WHY[entry.name]}; downloading it."
         return entry.name, f"{why} {entry.download_notice()}"
-    missing = ", ".join(RANKING[kind])
-    return DEFAULT_MODEL, (f"auto ({kind}): offline (or the Hub did not answer) and none of {missing} is "
-                           f"downloaded, so the bundled {DEFAULT_MODEL} runs (a small network: expect a smooth fill)")
+    missing, bundled = ", ".join(RANKING[kind]), BUNDLED[kind]
+    return bundled, (f"auto ({kind}): offline (or the Hub did not answer) and none of {missing} is downloaded, so "
+                     f"the bundled {kind} network {bundled} runs (a small network: expect a smooth fill)")

@@ -25,7 +25,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .api import convert_checkpoint, list_models, load_auto, load_model, ready_models
-from .auto import AUTO_NAMES
+from .auto import AUTO_NAMES, BUNDLED
 from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
 from .faces import inpaint_faces
@@ -114,7 +114,7 @@ def _add_inputs(parser: argparse.ArgumentParser, image_help: str, mask_help: str
     parser.add_argument("--model", default="auto",
                         help="catalog name, preset, file or Hub repo id; auto / auto-face (default: auto) pick the "
                              "strongest downloaded or downloadable scene / face network, else the bundled "
-                             f"{DEFAULT_MODEL}")
+                             f"{BUNDLED['scene']} / {BUNDLED['face']}")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 
 

@@ -17,10 +17,12 @@ def _models_folder(tmp_path, *names: str):
     return tmp_path
 
 
-def test_offline_with_nothing_downloaded_falls_back_to_the_bundled_model(tmp_path):
-    for kind in ("scene", "face"):
+def test_offline_with_nothing_downloaded_falls_back_to_the_bundled_model_for_the_content(tmp_path):
+    expected = {"scene": "mdrn-compact-scenes", "face": "mdrn-compact-utkface"}
+    for kind, bundled in expected.items():
         name, reason = ic.choose_model(kind, models_dirs=[tmp_path], offline=True)
-        assert name == ic.DEFAULT_MODEL and "offline" in reason and "\n" not in reason
+        assert name == bundled and f"bundled {kind} network" in reason and "\n" not in reason
+        assert catalog_module.get_weights_entry(name).subject == kind and ic.load_model(name).family == "mdrn"
 
 
 def test_online_the_strongest_is_chosen_and_its_download_announced(local_hub, tmp_path):
@@ -58,13 +60,13 @@ def test_load_model_auto_runs_the_choice(tmp_path, monkeypatch):
 def test_an_unreachable_hub_counts_as_offline(tmp_path):
     # HF_ENDPOINT points at a closed port (conftest): not offline by the environment, but the Hub does not answer
     name, reason = ic.choose_model("scene", models_dirs=[tmp_path], offline=False)
-    assert name == ic.DEFAULT_MODEL and "did not answer" in reason
+    assert name == "mdrn-compact-scenes" and "did not answer" in reason
 
 
 def test_a_failed_download_falls_back_and_says_why(local_hub):
     local_hub.failures["big-lama.safetensors"] = 404  # the Hub answers, but has no such file
     model, reason = ic.load_auto("scene", offline=False)
-    assert model.family == "mdrn" and "lama-big could not be loaded" in reason and ic.DEFAULT_MODEL in reason
+    assert model.family == "mdrn" and "lama-big could not be loaded" in reason and "mdrn-compact-scenes" in reason
 
 
 def test_unknown_kind_is_refused():

@@ -173,7 +173,7 @@ register_weights(
         "inpaint_core/weights/progressive-compact-scenes.md). A little above Telea in PSNR on scenes, below it in "
         "SSIM: mdrn-compact-scenes is the stronger scene network.",
         bundled="progressive-compact-scenes.safetensors",
-        sha256="73a43274307bc25ed28481c1d09185ab66764b725b98865487fe7190ea2f121b",
+        sha256="bbd8b72c75fdc8f811db4285dd7c6abf2918ee71b754139741603360dd837de3",
         subject="scene",
     )
 )

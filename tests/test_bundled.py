@@ -64,7 +64,7 @@ def test_bundle_writes_fp16_weights_and_a_card(tmp_path):
     ic.save_model(model, run / "final" / "model.safetensors")
     (run / "train_config.json").write_text(
         '{"batch_size": 4, "output_dir": "runs/x", "objective": {"gan_weight": 0},'
-        ' "data": {"file_list": "train.txt", "root": "utkface/images", "size": 64, "scale_min": 1, "scale_max": 2},'
+        ' "data": {"file_list": "/srv/data/utkface/train.txt", "root": "utkface/images", "size": 64, "scale_min": 1, "scale_max": 2},'
         ' "mask": {"mix": "box=1"},'
         ' "optim": {"lr_g": 0.0003}, "schedule": {"warmup_steps": 10, "lr_schedule": "cosine"},'
         ' "ema": {"decay": 0.998}}'
@@ -78,6 +78,7 @@ def test_bundle_writes_fp16_weights_and_a_card(tmp_path):
     card = path.with_suffix(".md").read_text()
     assert "100 steps of batch 4" in card and "0.06 h on a test machine" in card and "| a |" in card
     assert hub.file_sha256(path) in card
+    assert "`.../utkface/train.txt`" in card and "/srv/" not in card  # no folders of the training machine
     assert "a random 1-2x zoom, random 64x64 crops" in card and "Started from**: the first stage's weights" in card
     assert card.startswith("# `tiny-test`: deepfill.tiny trained on UTKFace faces") and UTKFACE_LICENSE in card
     config = (run / "train_config.json").read_text()

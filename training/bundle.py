@@ -89,7 +89,7 @@ def model_card(
         "",
         f"- **Network**: family `{model.family}`, preset `{model.preset}`, {params / 1e6:.2f} M parameters, "
         f"stored in fp16 ({path.stat().st_size / 1e6:.1f} MB); sha256 `{file_sha256(path)}`",
-        f"- **Data**: {terms.description} (`{config['data']['file_list'] or config['data']['root']}`), "
+        f"- **Data**: {terms.description} (`{_shown_path(config['data']['file_list'] or config['data']['root'])}`), "
         f"{describe_crops(config['data'])}, random flips; holes generated from `{config['mask']['mix']}` (the NVIDIA "
         "test masks are never trained on)",
         *([f"- **Started from**: {started_from}"] if started_from else []),
@@ -121,6 +121,13 @@ def model_card(
     for title, table in tables.items():
         lines += [f"### {title}", "", table.strip(), ""]
     return "\n".join(lines)
+
+
+def _shown_path(path: str) -> str:
+    """A data path as a card shows it: an absolute path (the trainer resolves them) without the machine's folders
+    above the data set, ``.../scenes_train/train.txt``."""
+    parts = Path(path).parts
+    return path if not Path(path).is_absolute() or len(parts) <= 3 else str(Path("...", *parts[-2:]))
 
 
 def _stages(schedule: dict[str, Any]) -> str:

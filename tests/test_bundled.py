@@ -64,7 +64,8 @@ def test_bundle_writes_fp16_weights_and_a_card(tmp_path):
     ic.save_model(model, run / "final" / "model.safetensors")
     (run / "train_config.json").write_text(
         '{"batch_size": 4, "output_dir": "runs/x", "objective": {"gan_weight": 0},'
-        ' "data": {"file_list": "/srv/data/utkface/train.txt", "root": "utkface/images", "size": 64, "scale_min": 1, "scale_max": 2},'
+        ' "data": {"file_list": "/srv/data/utkface/train.txt", "root": "utkface/images", "size": 64,'
+        ' "scale_min": 1, "scale_max": 2},'
         ' "mask": {"mix": "box=1"},'
         ' "optim": {"lr_g": 0.0003}, "schedule": {"warmup_steps": 10, "lr_schedule": "cosine"},'
         ' "ema": {"decay": 0.998}}'

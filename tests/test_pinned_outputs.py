@@ -21,6 +21,8 @@ PINNED = {
     "ctsdg-compact-utkface": ("b388bbaef6787fda", "e2cfad30a933fe6d", "7340877f4a4b3e93"),
     "deepfill-compact-utkface": ("2b7dd7a51bc2cccc", "7b84551f075320c5", "53674867b84a6028"),
     "mdrn-compact-utkface": ("9c80b7e676b7b798", "e81e9c629b08a5c8", "83920f4775563e3c"),
+    "mdrn-compact-scenes": ("b03f67a5e8452e3b", "9364bbf15217b396", "af9fa41dbbb23513"),
+    "progressive-compact-scenes": ("262e86be402a4834", "37355b5243b4f64f", "fbe0870ca27cf106"),
     "opencv.telea": ("3859052e7c2c107e", "7d24113c154ddace", "138ac7c15e795cbf"),
 }
 

@@ -413,7 +413,7 @@ register_weights(
         license=f"{SCENES_LICENSE}; fine-tuned from mdrn-compact-utkface, so also {UTKFACE_LICENSE}",
         data=f"{SCENES_TRAIN}, after {UTKFACE_TRAIN}",
         description="MDRN-style network at bundled size, correcting a Telea pre-fill: mdrn-compact-utkface "
-        "fine-tuned here for 0.5 h on a CPU on scene photos (model card: "
+        "fine-tuned here for 0.55 h on a CPU on scene photos (model card: "
         "inpaint_core/weights/mdrn-compact-scenes.md). The best bundled network on scenes, and what 'auto' runs "
         "offline for anything but faces.",
         bundled="mdrn-compact-scenes.safetensors",

@@ -362,7 +362,7 @@ def inpaint_ui(editor, mask_upload, model_name, strategy, margin, feather_pixels
                                    progress=_progress_callback(progress, model.name))
     height, width = inputs.image.shape[-2:]
     share = 100 * float(result.hole.float().mean())
-    label = model_label(model_name, model)
+    label = model_label(model_name, model) if not result.notes else f"{model_name}: {result.notes[0]}"
     status = (f"**{label}** · {options.strategy} · {width}x{height} · {share:.1f} % hole · {seconds:.2f} s"
               + (f" · {inputs.note}" if inputs.note else ""))
     return result_picture(result.image, inputs.alpha), overlay(inputs.image, result.hole), status

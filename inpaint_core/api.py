@@ -8,8 +8,9 @@ from pathlib import Path
 
 import torch
 
-from .auto import AUTO_NAMES, BUNDLED, choose_model
+from .auto import AUTO_NAMES, BUNDLED, SCENE_AND_FACE, choose_model
 from .catalog import catalog
+from .content import ByContent
 from .converters import convert_checkpoint
 from .errors import UnknownModelError, WeightsError
 from .hub import resolve_weights
@@ -82,15 +83,25 @@ def load_auto(
     extra = list(models_dirs)
     name, reason = choose_model(kind, models_dirs=extra, offline=offline)
     try:
-        model = load_model(name, device, dtype, models_dirs=extra, offline=offline, progress=progress)
+        model = (bundled_for(kind, device, dtype) if name == BUNDLED[kind] else
+                 load_model(name, device, dtype, models_dirs=extra, offline=offline, progress=progress))
     except WeightsError as error:
-        bundled = BUNDLED[kind]
-        if name == bundled:
+        if name == BUNDLED[kind]:
             raise
-        reason = f"auto ({kind}): {name} could not be loaded ({error}); the bundled {bundled} runs instead"
-        model = load_model(bundled, device, dtype)
+        reason = (f"auto ({kind}): {name} could not be loaded ({error}); the bundled {BUNDLED[kind]} runs instead"
+                  + (SCENE_AND_FACE if kind == "scene" else ""))
+        model = bundled_for(kind, device, dtype)
     logging.getLogger(__name__).info(reason)
     return model, reason
 
 
-__all__ = ["convert_checkpoint", "list_models", "load_auto", "load_model", "ready_models"]
+def bundled_for(kind: str, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> InpaintModel:
+    """The bundled network for ``kind``; for scenes, :class:`~inpaint_core.content.ByContent` with the bundled face
+    network for images whose hole is inside a detected face."""
+    network = load_model(BUNDLED[kind], device, dtype)
+    if kind != "scene":
+        return network
+    return ByContent(network, load_model(BUNDLED["face"], device, dtype), labels=(BUNDLED["scene"], BUNDLED["face"]))
+
+
+__all__ = ["bundled_for", "convert_checkpoint", "list_models", "load_auto", "load_model", "ready_models"]

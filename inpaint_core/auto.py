@@ -33,6 +33,8 @@ RANKING = {
 #: The bundled network each kind falls back to offline: the scene network trained on scene photos, the face one on
 #: faces (their cards: inpaint_core/weights/).
 BUNDLED = {"scene": "mdrn-compact-scenes", "face": DEFAULT_MODEL}
+#: What the scene fallback adds: the face network fills the images whose hole lies inside a detected face.
+SCENE_AND_FACE = f", with {BUNDLED['face']} for images whose hole is inside a detected face"
 #: Seconds the automatic choice waits for the Hub's first answer before it counts as offline.
 ONLINE_PROBE_TIMEOUT = 3.0
 _WHY = {
@@ -66,5 +68,6 @@ def choose_model(kind: str = "scene", *, models_dirs: Iterable[str | Path] = (),
         why = f"auto ({kind}): {entry.name}, {_WHY[entry.name]}; downloading it."
         return entry.name, f"{why} {entry.download_notice()}"
     missing, bundled = ", ".join(RANKING[kind]), BUNDLED[kind]
+    also = SCENE_AND_FACE if kind == "scene" else ""
     return bundled, (f"auto ({kind}): offline (or the Hub did not answer) and none of {missing} is downloaded, so "
-                     f"the bundled {kind} network {bundled} runs (a small network: expect a smooth fill)")
+                     f"the bundled {kind} network {bundled} runs{also} (small networks: expect a smooth fill)")

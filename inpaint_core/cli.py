@@ -31,7 +31,7 @@ from .errors import InpaintError
 from .faces import inpaint_faces
 from .image_ops import open_image, to_pil
 from .options import FaceOptions, InpaintOptions
-from .pipeline import inpaint
+from .pipeline import inpaint_detailed
 from .registry import preset_names, split_preset_name
 from .sharding import process_device, process_rank, share
 
@@ -188,8 +188,15 @@ def _run_jobs(jobs: list[Job], model_name: str, device: str, fill: Callable) -> 
 def _inpaint(args) -> int:
     options = _options(args, InpaintOptions, InpaintOptions.specs())
     jobs = _jobs(args.image, args.mask, args.output)
-    return _run_jobs(jobs, args.model, args.device, lambda model, image, mask, index: inpaint(
-        model, image, mask, options=replace(options, seed=options.seed + index)))  # the same result in any share
+
+    def fill(model, image, mask, index: int) -> torch.Tensor:
+        result = inpaint_detailed(model, image, mask, options=replace(options, seed=options.seed + index),
+                                  extras=False)  # the seed follows the file: the same result in any share
+        for note in result.notes:
+            tqdm.write(f"{jobs[index][0].name}: {note}", file=sys.stderr)
+        return result.image
+
+    return _run_jobs(jobs, args.model, args.device, fill)
 
 
 def _faces(args) -> int:

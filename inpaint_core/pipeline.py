@@ -14,6 +14,7 @@ pixels outside the hole. Pixels that are neither in the hole nor in the feather 
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ MAX_ORIGINAL_SIDE = 2048
 MERGE_DIVISOR = 4
 
 Progress = Callable[[int, int], None]
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,6 +45,8 @@ class InpaintResult:
     hole: torch.Tensor
     #: Extra outputs of the network (e.g. CTSDG's ``"edge"``) at the image's size, zero outside the inpainted boxes.
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: For a model that chooses per image (``auto``), one line per image of the batch: which network and why.
+    notes: list[str] = field(default_factory=list)
 
 
 def inpaint(model: InpaintModel, image, hole, strategy: str | None = None, **options) -> torch.Tensor:
@@ -103,6 +107,9 @@ def inpaint_prepared(
         _report(progress, 1, 1)
         return result
     generator = options.generator(model.device) if generator is None else generator
+    if model.chooses_per_image:
+        _run_chosen(model, image, soft, options, generator, progress, extras, result)
+        return result
     working_size = options.working_size or model.working_size
     model.use_precision(options.precision)
     if options.compile:
@@ -128,6 +135,21 @@ def inpaint_prepared(
                 _report(progress, index + 1, image.shape[0])
     result.image = keep_grayscale(image, result.image)
     return result
+
+
+def _run_chosen(model, image, soft, options, generator, progress, extras, result: InpaintResult) -> None:
+    """Fill each image of the batch with the network ``model.choose`` picks for it, and note the choice."""
+    for index in range(image.shape[0]):
+        one = slice(index, index + 1)
+        network, reason = model.choose(image[one], result.hole[one])
+        result.notes.append(reason)
+        LOG.info("auto, image %d: %s", index, reason)
+        if result.hole[one].any():
+            filled = inpaint_prepared(network, image[one], soft[one], options, generator, extras=extras)
+            result.image[one] = filled.image
+            for name, value in filled.extras.items():
+                result.extras.setdefault(name, value.new_zeros((image.shape[0], *value.shape[1:])))[one] = value
+        _report(progress, index + 1, image.shape[0])
 
 
 def _check_original_size(model: InpaintModel, image: torch.Tensor) -> None:

@@ -37,6 +37,7 @@ def test_single_image_and_folder(tmp_path):
     )
     assert single.returncode == 0, single.stderr
     assert Image.open(tmp_path / "a_out.png").size == (64, 48)
+    assert "a.jpg: mdrn-compact-scenes: " in single.stderr  # auto, offline: which bundled network filled it, and why
     folder = run(
         "inpaint",
         str(tmp_path / "images"),

@@ -200,7 +200,8 @@ def test_loader_lists_and_loads_engines_and_files(comfy):
     assert "notes.txt" not in options
     # auto first (the default), then the bundled default, ready offline, saying what it is
     assert options[:2] == ["auto", "auto-face"] and options[0] == model_name.options["default"]
-    assert loader.execute("auto").args[0].name.startswith("mdrn")  # nothing downloaded, the Hub unreachable: bundled
+    # nothing downloaded, the Hub unreachable: the bundled scene network, and the face one for faces
+    assert loader.execute("auto").args[0].name.startswith("auto (mdrn-compact-scenes")
     assert options[2].startswith(f"{comfy.ic.DEFAULT_MODEL} · bundled · face · ") and " MB · " in options[2]
     assert all(" · download " in label for label in options if label.startswith("psp-ffhq-encode"))
     model = loader.execute("my_ns.safetensors").args[0]

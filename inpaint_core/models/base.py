@@ -42,6 +42,9 @@ class InpaintModel(nn.Module):
     #: Submodules (``get_submodule`` names, ``""`` = the model) that :meth:`compile_for` compiles: the networks, not
     #: the pre- and post-processing on numpy, OpenCV and scikit-image around them.
     compile_modules: ClassVar[tuple[str, ...]] = ()
+    #: True for a model that picks another network per image (``choose(image, hole) -> (network, reason)``), as
+    #: :class:`inpaint_core.content.ByContent` does; the pipeline asks it before it crops or resizes.
+    chooses_per_image: ClassVar[bool] = False
 
     def __init__(self, config: Any, preset: str | None = None) -> None:
         super().__init__()

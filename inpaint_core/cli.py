@@ -26,7 +26,6 @@ from tqdm import tqdm
 
 from .api import convert_checkpoint, list_models, load_auto, load_model, ready_models
 from .auto import AUTO_NAMES, BUNDLED
-from .catalog import DEFAULT_MODEL
 from .errors import InpaintError
 from .faces import inpaint_faces
 from .image_ops import open_image, to_pil
@@ -207,6 +206,11 @@ def _faces(args) -> int:
         model, image, mask, face_options=face_options, options=replace(options, seed=options.seed + index)).image)
 
 
+#: What ``list`` says of the bundled networks that ``auto`` runs offline (the default ``--model`` is ``auto``).
+_OFFLINE_ROLES = {BUNDLED["scene"]: "  (auto, offline)",
+                  BUNDLED["face"]: "  (auto-face, offline; and auto's faces)"}
+
+
 def _list(args) -> int:
     ready = ready_models()
     sections = {
@@ -218,7 +222,7 @@ def _list(args) -> int:
     for title, names in sections.items():
         print(f"{title}:")
         for name in names or ["(none)"]:
-            print(f"  {name}{'  (default)' if name == DEFAULT_MODEL else ''}")
+            print(f"  {name}{_OFFLINE_ROLES.get(name, '')}")
     return 0
 
 

@@ -74,7 +74,8 @@ def test_list_separates_ready_models_from_presets_without_weights():
     assert result.returncode == 0, result.stderr
     ready, _, rest = result.stdout.partition("downloaded on first use:")
     downloadable, _, presets = rest.partition("presets without trained weights")
-    assert "  opencv.telea\n" in ready and "  mdrn-compact-utkface  (default)\n" in ready
+    assert "  opencv.telea\n" in ready and "  mdrn-compact-utkface  (auto-face, offline; and auto's faces)\n" in ready
+    assert "  mdrn-compact-scenes  (auto, offline)\n" in ready
     assert "ctsdg.tiny" in presets and "ctsdg.tiny" not in ready + downloadable
     assert "opencv.telea" not in downloadable + presets
 

@@ -42,7 +42,7 @@ def test_a_hole_in_a_face_gets_the_face_network_and_one_elsewhere_the_scene_netw
 
 @needs_cascade
 def test_each_image_of_a_batch_is_chosen_on_its_own():
-    router, (image, mouth, background) = _router(), _holes()
+    router, (image, mouth, _) = _router(), _holes()
     noise = torch.rand(1, 3, 200, 320, generator=torch.Generator().manual_seed(1))
     images, holes = torch.cat([image, noise, image]), torch.cat([mouth, mouth, torch.zeros_like(mouth)])
     result = ic.inpaint_detailed(router, images, holes)

@@ -82,7 +82,8 @@ def test_paint_with_the_brush_and_inpaint(app, page, shots, tmp_path):
     page.mouse.move(x, top + 0.87 * scene.height * scale, steps=4)  # each move redraws the canvas: keep them few
     page.mouse.up()
     page.locator("#run").click()
-    page.locator("#status").get_by_text("auto (mdrn.compact)").wait_for()  # preselected; Hub unreachable: bundled
+    # auto is preselected; with the Hub unreachable it runs the bundled scene network on a picture with no face
+    page.locator("#status").get_by_text("auto: mdrn-compact-scenes: no face found").wait_for()
     page.wait_for_timeout(500)
     page.screenshot(path=str(shots / "app_paint_and_inpaint.png"), full_page=True)
     result = shown_image(page, "#result img")

@@ -258,6 +258,9 @@ def test_kill_and_resume_matches_uninterrupted(data: Path, tmp_path: Path, local
         b = load_file(str(killed / "checkpoints" / "step_00000024" / f"{name}.safetensors"))
         assert all(torch.equal(a[k], b[k]) for k in a), name
     assert len(list((killed / "checkpoints").iterdir())) == 2  # rotation kept the newest two
+    logged = [[json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
+              for run in (tmp_path / "straight", killed)]
+    assert logged[1] == logged[0], "the resumed run's log holds each step once"
     pushed = ic.load_model("me/tiny")
     assert all(torch.equal(pushed.state_dict()[k], resumed[k]) for k in resumed)
 

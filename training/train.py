@@ -233,6 +233,8 @@ def train(config: TrainConfig) -> Path:
     if config.log.tensorboard:
         accelerator.init_trackers("logs", config=_flat(config_to_dict(config)))
     log_file = output_dir / "log.jsonl"
+    if main and resume_from is not None:
+        _trim_log(log_file, start)
 
     stage = -1
     g_params: list[torch.nn.Parameter] = [p for p in model.parameters() if p.requires_grad]
@@ -326,6 +328,20 @@ def _push(config: TrainConfig, final: Path) -> bool:
         return False
     print(f"pushed to {url}")
     return True
+
+
+def _trim_log(log_file: Path, step: int) -> None:
+    """Drop the lines of ``log_file`` past ``step``: a run killed after its last checkpoint logged steps that its
+    resumed run logs again, and one killed while writing a line left it unfinished. The shortened log replaces the
+    old one atomically."""
+    if not log_file.is_file():
+        return
+    lines = log_file.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if line.endswith("\n") and json.loads(line)["step"] <= step]
+    if len(kept) < len(lines):
+        partial = log_file.with_suffix(".jsonl.tmp")
+        partial.write_text("".join(kept))
+        partial.replace(log_file)
 
 
 def _write_samples(

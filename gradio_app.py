@@ -423,7 +423,7 @@ def faces_ui(editor, mask_upload, model_name, assume_aligned, face_margin, min_f
     progress(0.5, desc=f"{model.name} on {len(boxes) or 1} face(s)")
     start = time.perf_counter()
     try:
-        result = ic.inpaint_faces(model, batch, hole, face_options=face_options, options=options)
+        result = ic.inpaint_faces(model, batch, hole, face_options=face_options, options=options, extras=False)
     except ic.InpaintError as error:
         raise user_error(f"{model.name}: {error}") from error
     seconds = time.perf_counter() - start

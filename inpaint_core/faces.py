@@ -53,6 +53,7 @@ def inpaint_faces(
     face_options: FaceOptions | None = None,
     options: InpaintOptions | None = None,
     generator: torch.Generator | None = None,
+    extras: bool = True,
     **overrides,
 ) -> InpaintResult:
     """Inpaint the holes inside each face of ``image`` (1 = fill in ``hole``) with a face network.
@@ -62,13 +63,14 @@ def inpaint_faces(
     ``options`` (:class:`~inpaint_core.options.InpaintOptions`: ``threshold``, ``feather_pixels``, ``color_match``,
     ``working_size``, ``seed``) go to :func:`inpaint_core.inpaint_detailed`, which runs on each face crop with the
     ``resize`` strategy. Keywords of either name set replace their fields. Returns the composited image and, in
-    ``hole``, the hole pixels that were filled.
+    ``hole``, the hole pixels that were filled; with ``extras`` (the default) also the networks' extra outputs,
+    each on an image-sized canvas.
     """
     face_names = FaceOptions.specs()
     face_options = FaceOptions.resolve(face_options, **{k: v for k, v in overrides.items() if k in face_names})
     pipeline_overrides = {k: v for k, v in overrides.items() if k not in face_names}
     options = InpaintOptions.resolve(options, **pipeline_overrides, strategy="resize")
-    pipeline_options = {"options": options,
+    pipeline_options = {"options": options, "extras": extras,
                         "generator": options.generator(model.device) if generator is None else generator}
     image, soft = prepare_inputs(image, hole)
     binary = (soft >= options.threshold).to(image.dtype)

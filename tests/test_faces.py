@@ -145,3 +145,14 @@ def test_empty_hole_returns_the_image():
     image = torch.rand(2, 3, 64, 64)
     result = faces.inpaint_faces(Constant(), image, torch.zeros(2, 1, 64, 64))
     assert torch.equal(result.image, image) and not result.hole.any()
+
+
+def test_extras_of_face_crops_are_collected_only_when_asked():
+    image = torch.rand(1, 3, 48, 80, generator=torch.Generator().manual_seed(4))
+    hole = torch.zeros(1, 1, 48, 80)
+    hole[..., 10:30, 30:50] = 1
+    model = ic.build_model("deepfill.tiny").eval()
+    kept = faces.inpaint_faces(model, image, hole, assume_aligned=True, seed=1)
+    dropped = faces.inpaint_faces(model, image, hole, assume_aligned=True, seed=1, extras=False)
+    assert set(kept.extras) == {"coarse"} and kept.extras["coarse"].shape[-2:] == image.shape[-2:]
+    assert dropped.extras == {} and torch.equal(dropped.image, kept.image)

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 import inpaint_core as ic
 from inpaint_core.image_ops import to_pil
 from inpaint_core.models.base import InpaintModel
+from inpaint_core.weights import write_atomically
 from training.checkpoint import list_checkpoints, load_checkpoint, resolve_resume, save_checkpoint
 from training.cli import parse_args
 from training.data import InpaintingDataset, MaskSampler, make_loader
@@ -339,9 +340,7 @@ def _trim_log(log_file: Path, step: int) -> None:
     lines = log_file.read_text().splitlines(keepends=True)
     kept = [line for line in lines if line.endswith("\n") and json.loads(line)["step"] <= step]
     if len(kept) < len(lines):
-        partial = log_file.with_suffix(".jsonl.tmp")
-        partial.write_text("".join(kept))
-        partial.replace(log_file)
+        write_atomically(log_file, lambda tmp: tmp.write_text("".join(kept)))
 
 
 def _write_samples(

@@ -395,11 +395,11 @@ register_weights(
         preset="compact",
         license=UTKFACE_LICENSE,
         data=UTKFACE_TRAIN,
-        description="MDRN-style face network at bundled size, correcting a Telea pre-fill; trained here for 1.2 h on "
-        "a CPU (model card: inpaint_core/weights/mdrn-compact-utkface.md). The best bundled network, and the "
-        "default of the nodes and the app.",
+        description="MDRN-style face network at bundled size, correcting a Telea pre-fill; trained here on a CPU, "
+        "1.2 h on 128x128 crops then 1.1 h at 256x256 (model card: inpaint_core/weights/mdrn-compact-utkface.md). "
+        "The best bundled network on faces, and the default of the nodes and the app.",
         bundled="mdrn-compact-utkface.safetensors",
-        sha256="18eeb0a714dba5a8e8964ace858504811a6b51565f31e7f0b502c31ca6f3ba25",
+        sha256="121699e5806440114724ade66220d67f1ffc7a716ff0ecdd29da13dc14f76e5c",
         subject="face",
     )
 )
@@ -413,7 +413,7 @@ register_weights(
         license=f"{SCENES_LICENSE}; fine-tuned from mdrn-compact-utkface, so also {UTKFACE_LICENSE}",
         data=f"{SCENES_TRAIN}, after {UTKFACE_TRAIN}",
         description="MDRN-style network at bundled size, correcting a Telea pre-fill: mdrn-compact-utkface "
-        "fine-tuned here for 0.55 h on a CPU on scene photos (model card: "
+        "(its first, 128-pixel version) fine-tuned here for 0.55 h on a CPU on scene photos (model card: "
         "inpaint_core/weights/mdrn-compact-scenes.md). The best bundled network on scenes, and what 'auto' runs "
         "offline for anything but faces.",
         bundled="mdrn-compact-scenes.safetensors",
